@@ -5,7 +5,7 @@ namespace Fsac.MLNet.Synthesis;
 
 /// <summary>
 /// Makes a synthetic anomalous image from a normal one (CLIP-FSAC §3.3, Eq. 1).
-/// Implementations are deterministic given <paramref name="rng"/>'s state and never modify their inputs.
+/// Implementations are deterministic given the random source's state and never modify their inputs.
 /// </summary>
 public interface IAnomalySynthesizer
 {
