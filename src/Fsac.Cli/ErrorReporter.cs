@@ -1,4 +1,5 @@
 using Fsac.MLNet.IO;
+using Fsac.MLNet.Native;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -22,6 +23,7 @@ public static class ErrorReporter
     private static (int Code, string? Hint) Classify(Exception e) => e switch
     {
         OperationCanceledException => (ExitCodes.Cancelled, null),
+        NativeRuntimeException => (ExitCodes.NativeRuntime, null),
         CommandParseException or CommandRuntimeException => (ExitCodes.BadInput, "run 'fsac --help' or 'fsac <command> --help'"),
         CheckpointFormatException => (ExitCodes.BadInput, "check that the file is an OpenCLIP/Hugging Face CLIP checkpoint and was fully downloaded"),
         FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, "check the path"),

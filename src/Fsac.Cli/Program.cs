@@ -7,6 +7,7 @@ app.Configure(config =>
 {
     config.SetApplicationName("fsac");
     config.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex, args));
+    config.AddCommand<BenchCommand>("bench").WithDescription("Measure encoder throughput, matmul peak and memory.");
     config.AddCommand<VersionCommand>("version").WithDescription("Print the library and native runtime versions.");
 });
 return await app.RunAsync(args);

@@ -1,3 +1,4 @@
+using Fsac.MLNet.Native;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using TorchSharp;
@@ -11,6 +12,7 @@ public sealed class VersionCommand : Command
     {
         var version = typeof(Fsac.MLNet.Encoders.IImageEncoder).Assembly.GetName().Version;
         AnsiConsole.MarkupLine($"Fsac.MLNet {version}");
+        TorchRuntime.EnsureLoaded();
         AnsiConsole.MarkupLine($"libtorch threads: {torch.get_num_threads()}");
         return ExitCodes.Success;
     }

@@ -1,4 +1,5 @@
 using Fsac.MLNet.IO;
+using Fsac.MLNet.Native;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -38,6 +39,7 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
     /// <summary>Creates a CLIP with zero-initialised weights; load a checkpoint with <see cref="LoadStateDict"/>.</summary>
     public ClipModel(ClipConfig config) : base(nameof(ClipModel))
     {
+        TorchRuntime.EnsureLoaded();
         Config = config;
         var t = config.Text;
         visual = new VisionTransformer(config.Vision, config.EmbedDim, config.QuickGelu);

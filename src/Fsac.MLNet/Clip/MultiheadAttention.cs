@@ -25,7 +25,7 @@ public sealed class MultiheadAttention : nn.Module<Tensor, Tensor>
     {
         _heads = heads;
         _causal = causal;
-        in_proj_weight = nn.Parameter(empty(3 * width, width));
+        in_proj_weight = nn.Parameter(zeros(3 * width, width));
         in_proj_bias = nn.Parameter(zeros(3 * width));
         out_proj = nn.Linear(width, width);
         RegisterComponents();
