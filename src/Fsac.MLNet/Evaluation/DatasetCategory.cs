@@ -1,0 +1,17 @@
+namespace Fsac.MLNet.Evaluation;
+
+/// <summary>One labelled image of a test set.</summary>
+/// <param name="Path">Image file.</param>
+/// <param name="IsAnomaly">True for a defective part.</param>
+/// <param name="DefectType">Defect folder name (<c>good</c> for normal images).</param>
+public sealed record LabelledImage(string Path, bool IsAnomaly, string DefectType);
+
+/// <summary>
+/// One category of an anomaly data set: the pool of normal images few-shot training draws from and the
+/// labelled images it is evaluated on. For the plain folder layout the two pools are the same normal
+/// folder; <see cref="FewShotSplit"/> keeps the drawn shots out of the test set.
+/// </summary>
+/// <param name="Name">Category name, e.g. <c>bottle</c> or <c>deeppcb/group12100</c>.</param>
+/// <param name="NormalPool">Normal images shots are drawn from (sorted by path).</param>
+/// <param name="Test">Labelled test images (sorted by path).</param>
+public sealed record DatasetCategory(string Name, IReadOnlyList<string> NormalPool, IReadOnlyList<LabelledImage> Test);
