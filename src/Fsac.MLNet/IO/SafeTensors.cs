@@ -72,7 +72,9 @@ public static class SafeTensors
         // Offsets must lie inside the data section, match dtype x shape, and not overlap.
         foreach (var e in entries)
         {
-            long expected = checked(e.Shape.Aggregate(1L, (a, b) => a * b) * TensorData.ElementSize(e.DType));
+            long expected;
+            try { expected = e.Shape.Aggregate((long)TensorData.ElementSize(e.DType), (a, b) => checked(a * b)); }
+            catch (OverflowException ex) { throw new CheckpointFormatException(path, $"tensor '{e.Name}' of shape [{string.Join(", ", e.Shape)}] is too large.", ex); }
             if (e.Begin < 0 || e.End < e.Begin || e.End > dataLength)
                 throw new CheckpointFormatException(path, $"tensor '{e.Name}' claims bytes [{e.Begin}, {e.End}) but the data section has {dataLength} bytes.");
             if (e.End - e.Begin != expected)
