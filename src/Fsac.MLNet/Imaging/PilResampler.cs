@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Fsac.MLNet.Imaging;
 
 /// <summary>
@@ -25,14 +27,30 @@ internal static class PilResampler
         int firstRow = vertical.Start[0];
         int rows = vertical.Start[height - 1] + vertical.Count[height - 1] - firstRow;
 
-        // Horizontal pass over the source rows the vertical pass will read.
+        // The horizontal pass covers only the source rows the vertical pass will read.
         int tmpStride = width * Channels;
-        var tmp = new byte[rows * tmpStride];
+        var tmpArray = ArrayPool<byte>.Shared.Rent(rows * tmpStride);
+        var accArray = ArrayPool<int>.Shared.Rent(tmpStride);
+        try
+        {
+            Horizontal(src, srcWidth, horizontal, firstRow, rows, width, tmpArray.AsSpan(0, rows * tmpStride));
+            Vertical(tmpArray.AsSpan(0, rows * tmpStride), tmpStride, vertical, firstRow, height, accArray.AsSpan(0, tmpStride), dst);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(tmpArray);
+            ArrayPool<int>.Shared.Return(accArray);
+        }
+    }
+
+    private static void Horizontal(ReadOnlySpan<byte> src, int srcWidth, Kernel horizontal, int firstRow, int rows, int width, Span<byte> tmp)
+    {
+        int tmpStride = width * Channels;
         int srcStride = srcWidth * Channels;
         for (int r = 0; r < rows; r++)
         {
             var line = src.Slice((firstRow + r) * srcStride, srcStride);
-            var outLine = tmp.AsSpan(r * tmpStride, tmpStride);
+            var outLine = tmp.Slice(r * tmpStride, tmpStride);
             for (int x = 0; x < width; x++)
             {
                 var k = horizontal.Weights(x);
@@ -49,19 +67,24 @@ internal static class PilResampler
                 outLine[x * Channels + 2] = Clip8(s2);
             }
         }
+    }
 
-        // Vertical pass.
+    // Row by row into an accumulator line, so that every tap reads one contiguous row.
+    private static void Vertical(ReadOnlySpan<byte> tmp, int stride, Kernel vertical, int firstRow, int height, Span<int> acc, Span<byte> dst)
+    {
         for (int y = 0; y < height; y++)
         {
             var k = vertical.Weights(y);
             int top = vertical.Start[y] - firstRow;
-            var outLine = dst.Slice(y * tmpStride, tmpStride);
-            for (int i = 0; i < tmpStride; i++)
+            acc.Fill(1 << (PrecisionBits - 1));
+            for (int j = 0; j < k.Length; j++)
             {
-                int s = 1 << (PrecisionBits - 1);
-                for (int j = 0; j < k.Length; j++) s += tmp[(top + j) * tmpStride + i] * k[j];
-                outLine[i] = Clip8(s);
+                var row = tmp.Slice((top + j) * stride, stride);
+                int w = k[j];
+                for (int i = 0; i < row.Length; i++) acc[i] += row[i] * w;
             }
+            var outLine = dst.Slice(y * stride, stride);
+            for (int i = 0; i < outLine.Length; i++) outLine[i] = Clip8(acc[i]);
         }
     }
 
