@@ -12,9 +12,11 @@ namespace Fsac.MLNet.Imaging;
 /// (offsets <c>round((size - S) / 2)</c>, half to even), <c>ToTensor</c> and <c>Normalize(mean, std)</c>.
 /// </summary>
 /// <remarks>
-/// Only the pixels that survive the crop are resampled. Remaining differences from OpenCLIP come from the
-/// JPEG decoder (ImageSharp versus libjpeg) and from PIL resizing RGBA images with premultiplied alpha,
-/// which an <see cref="Image{Rgb24}"/> no longer has. Instances are immutable and thread-safe.
+/// Only the pixels that survive the crop are resampled. OpenCLIP converts to RGB after the crop, so PIL resizes
+/// the file's own mode; the remaining differences follow from that and from the decoder: JPEG decoding
+/// (ImageSharp versus libjpeg, ±1–2 levels), RGBA/LA images (PIL resizes them with premultiplied alpha, which an
+/// <see cref="Image{Rgb24}"/> no longer has) and palette images (PIL resizes them with nearest neighbour).
+/// Instances are immutable and thread-safe.
 /// </remarks>
 public sealed class ClipPreprocessor
 {
