@@ -105,7 +105,7 @@ public class ClipModelTests
         var ex = Assert.ThrowsExactly<CheckpointMismatchException>(() => clip.LoadStateDict(sd, "test.safetensors"));
         CollectionAssert.AreEqual(new[] { "visual.proj" }, ex.Missing.ToArray());
         CollectionAssert.AreEqual(new[] { "extra.tensor" }, ex.Unexpected.ToArray());
-        StringAssert.Contains(ex.MisShaped.Single(), "ln_final.weight");
+        Assert.AreEqual("ln_final.weight", ex.WrongShapes.Single().Name);
         StringAssert.Contains(ex.Message, "test.safetensors");
     }
 
@@ -116,6 +116,6 @@ public class ClipModelTests
         using var clip = LoadReference("tiny-vit");
         var ex = Assert.ThrowsExactly<CheckpointMismatchException>(() =>
             clip.LoadStateDict(SafeTensors.Read(Path.Combine(dir, "open_clip_model.safetensors")), "quickgelu"));
-        Assert.IsNotEmpty(ex.MisShaped);
+        Assert.IsNotEmpty(ex.WrongShapes);
     }
 }
