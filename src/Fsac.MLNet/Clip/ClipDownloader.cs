@@ -72,15 +72,23 @@ public sealed class ClipDownloader : IDisposable
     /// <exception cref="ChecksumMismatchException">The bytes received do not have the published SHA-256.</exception>
     /// <exception cref="HttpRequestException">The server refused or failed the request.</exception>
     /// <exception cref="IOException">The connection broke off; calling again resumes.</exception>
-    public async Task<string> DownloadAsync(ClipPretrainedWeights weights, string? cacheDir = null,
+    public Task<string> DownloadAsync(ClipPretrainedWeights weights, string? cacheDir = null,
+                                      IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
+        => DownloadAsync(weights.Url, weights.Sha256, CachePath(weights, cacheDir), progress, ct);
+
+    /// <summary>
+    /// Downloads <paramref name="url"/> to <paramref name="target"/> unless it is already there, verifying
+    /// <paramref name="sha256"/> (a full digest or a prefix; null: recorded after the first download). Same
+    /// caching, resume and verification rules as the weights overload.
+    /// </summary>
+    public async Task<string> DownloadAsync(Uri url, string? sha256, string target,
                                            IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
     {
-        var target = CachePath(weights, cacheDir);
         if (File.Exists(target))
         {
             if (File.Exists(target + HashSuffix)) return target;
             var cachedHash = await HashFileAsync(target, ct).ConfigureAwait(false);
-            if (Matches(weights.Sha256, cachedHash))
+            if (Matches(sha256, cachedHash))
             {
                 await WriteHashRecordAsync(target, cachedHash, ct).ConfigureAwait(false);
                 return target;
@@ -89,15 +97,15 @@ public sealed class ClipDownloader : IDisposable
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var url = _baseUrlOverride is null ? weights.Url : new Uri(_baseUrlOverride, weights.Url.PathAndQuery);
+        var source = _baseUrlOverride is null ? url : new Uri(_baseUrlOverride, url.PathAndQuery);
         var partial = target + PartialSuffix;
-        await FetchAsync(url, partial, progress, ct).ConfigureAwait(false);
+        await FetchAsync(source, partial, progress, ct).ConfigureAwait(false);
 
         var hash = await HashFileAsync(partial, ct).ConfigureAwait(false);
-        if (!Matches(weights.Sha256, hash))
+        if (!Matches(sha256, hash))
         {
             File.Delete(partial);
-            throw new ChecksumMismatchException(url, weights.Sha256!.ToLowerInvariant(), hash);
+            throw new ChecksumMismatchException(source, sha256!.ToLowerInvariant(), hash);
         }
         await WriteHashRecordAsync(target, hash, ct).ConfigureAwait(false);
         File.Move(partial, target, overwrite: true);

@@ -71,7 +71,7 @@ public static class ClipPretrained
 
     /// <summary>
     /// The local path of <paramref name="model"/>:<paramref name="tag"/>'s weights, downloading and verifying them
-    /// first unless they are already cached (see <see cref="ClipDownloader.DownloadAsync"/>).
+    /// first unless they are already cached (see <see cref="ClipDownloader.DownloadAsync(ClipPretrainedWeights, string?, IProgress{DownloadProgress}?, CancellationToken)"/>).
     /// </summary>
     /// <exception cref="ArgumentException">The model or tag is unknown.</exception>
     /// <exception cref="ChecksumMismatchException">The download does not have the published SHA-256.</exception>
@@ -84,4 +84,20 @@ public static class ClipPretrained
     public static Task<string> DownloadAsync(string model, string tag, string? cacheDir = null,
                                              IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
         => SharedDownloader.Value.DownloadAsync(Get(model, tag), cacheDir, progress, ct);
+
+    /// <summary>Where CLIP's BPE vocabulary is published (OpenAI's CLIP repository, MIT licence).</summary>
+    public static Uri VocabularyUrl { get; } = new("https://github.com/openai/CLIP/raw/main/clip/bpe_simple_vocab_16e6.txt.gz");
+
+    /// <summary>SHA-256 of <see cref="VocabularyUrl"/>'s file.</summary>
+    public const string VocabularySha256 = "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a";
+
+    /// <summary>Where the vocabulary is cached: <c>&lt;cache root&gt;/vocab/bpe_simple_vocab_16e6.txt.gz</c>.</summary>
+    public static string VocabularyCachePath(string? cacheDir = null)
+        => Path.Combine(ClipDownloader.CacheRoot(cacheDir), "vocab", ClipTokenizer.BpeGzFileName);
+
+    /// <summary>The local path of CLIP's vocabulary, downloading and verifying it first unless cached.</summary>
+    /// <exception cref="ChecksumMismatchException">The download does not have the expected SHA-256.</exception>
+    /// <exception cref="HttpRequestException">The server refused or failed the request.</exception>
+    public static string DownloadVocabulary(string? cacheDir = null, IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
+        => SharedDownloader.Value.DownloadAsync(VocabularyUrl, VocabularySha256, VocabularyCachePath(cacheDir), progress, ct).GetAwaiter().GetResult();
 }

@@ -9,15 +9,19 @@ namespace Fsac.MLNet.Tests.Clip;
 [TestClass]
 public class ClipModelTests
 {
-    public static IEnumerable<object[]> Models => [["tiny-vit"], ["tiny-vit-quickgelu"]];
+    public static IEnumerable<object[]> Models =>
+    [
+        ["tiny-vit", "open_clip_model.safetensors"], ["tiny-vit", "open_clip_pytorch_model.bin"],
+        ["tiny-vit-quickgelu", "open_clip_model.safetensors"], ["tiny-vit-quickgelu", "open_clip_pytorch_model.bin"],
+    ];
 
-    internal static ClipModel LoadReference(string model)
+    internal static ClipModel LoadReference(string model, string weightsFile = "open_clip_model.safetensors")
     {
         var dir = SharedData.Path("clip-reference", model);
         var config = ClipConfig.Parse(File.ReadAllText(Path.Combine(dir, "open_clip_config.json")));
         var clip = new ClipModel(config);
-        var weights = Path.Combine(dir, "open_clip_model.safetensors");
-        clip.LoadStateDict(SafeTensors.Read(weights), weights);
+        var weights = Path.Combine(dir, weightsFile);
+        clip.LoadStateDict(CheckpointReader.ReadStateDict(weights), weights);
         return clip;
     }
 
@@ -35,9 +39,9 @@ public class ClipModelTests
 
     [TestMethod]
     [DynamicData(nameof(Models))]
-    public void ImageFeaturesMatchOpenClip(string model)
+    public void ImageFeaturesMatchOpenClip(string model, string weightsFile)
     {
-        using var clip = LoadReference(model);
+        using var clip = LoadReference(model, weightsFile);
         var expected = Expected(model);
         using var _ = no_grad();
         foreach (var input in new[] { "random", "files" })
@@ -50,9 +54,9 @@ public class ClipModelTests
 
     [TestMethod]
     [DynamicData(nameof(Models))]
-    public void TextFeaturesMatchOpenClip(string model)
+    public void TextFeaturesMatchOpenClip(string model, string weightsFile)
     {
-        using var clip = LoadReference(model);
+        using var clip = LoadReference(model, weightsFile);
         var expected = Expected(model);
         using var _ = no_grad();
         foreach (var input in new[] { "texts", "cpe" })

@@ -1,0 +1,157 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Fsac.MLNet.Clip;
+using Fsac.MLNet.Imaging;
+using Fsac.MLNet.IO;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fsac.MLNet.Encoders;
+
+/// <summary>
+/// A frozen OpenCLIP model as the backbone of CLIP-FSAC: OpenCLIP's eval preprocessing, the image tower and
+/// the text tower with CLIP's tokenizer. <see cref="Name"/> carries the architecture and a checksum of the
+/// weights, so a saved classifier can tell whether it is given the backbone it was fitted on.
+/// </summary>
+public sealed class ClipEncoder : IImageEncoder, ITextEncoder
+{
+    private ClipEncoder(ClipModel model, ClipTokenizer tokenizer, PreprocessConfig preprocess, string name)
+    {
+        Model = model;
+        Tokenizer = tokenizer;
+        Preprocessor = new ClipPreprocessor(preprocess);
+        Name = name;
+    }
+
+    /// <summary>The CLIP model.</summary>
+    public ClipModel Model { get; }
+
+    /// <summary>CLIP's tokenizer.</summary>
+    public ClipTokenizer Tokenizer { get; }
+
+    /// <summary>The image preprocessing the weights were trained with.</summary>
+    public ClipPreprocessor Preprocessor { get; }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public int FeatureDim => Model.Config.EmbedDim;
+
+    /// <inheritdoc />
+    public int ImageSize => Preprocessor.Config.Height;
+
+    /// <summary>
+    /// Loads a CLIP from a folder laid out as OpenCLIP's Hugging Face repositories: <c>open_clip_config.json</c>
+    /// (architecture and preprocessing), the weights (<c>open_clip_model.safetensors</c> preferred, or a PyTorch
+    /// state dict) and the vocabulary (<c>bpe_simple_vocab_16e6.txt.gz</c> or <c>vocab.json</c> + <c>merges.txt</c>;
+    /// else <paramref name="vocabularyPath"/>, else the download cache).
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The config, weights or vocabulary is missing; the message says where it looked.</exception>
+    /// <exception cref="CheckpointFormatException">A file is corrupt.</exception>
+    /// <exception cref="CheckpointMismatchException">The weights do not fit the configured architecture.</exception>
+    public static ClipEncoder Load(string directory, ClipPrecision precision = ClipPrecision.Float32, string? vocabularyPath = null)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"CLIP model folder not found: '{directory}'.");
+        var configPath = Path.Combine(directory, "open_clip_config.json");
+        if (!File.Exists(configPath))
+            throw new FileNotFoundException(
+                $"'{directory}' has no open_clip_config.json; use ClipEncoder.Load(weights, modelName) for a bare checkpoint.", configPath);
+        var json = File.ReadAllText(configPath);
+        var config = ClipConfig.Parse(json);
+        using var doc = JsonDocument.Parse(json);
+        var preprocess = doc.RootElement.TryGetProperty("preprocess_cfg", out var pre)
+            ? PreprocessConfig.FromJson(pre)
+            : PreprocessConfig.Square(config.Vision.ImageSize);
+        var weights = CheckpointReader.FindWeights(directory);
+        var tokenizer = LoadTokenizer(vocabularyPath, directory);
+        return Create(config, weights, tokenizer, preprocess, Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/', '\\')), precision);
+    }
+
+    /// <summary>
+    /// Loads a bare checkpoint of a built-in architecture (<see cref="ClipConfig.BuiltInNames"/>) with OpenAI's
+    /// preprocessing at the model's input size.
+    /// </summary>
+    public static ClipEncoder Load(string weightsPath, string modelName, ClipPrecision precision = ClipPrecision.Float32, string? vocabularyPath = null)
+    {
+        var config = ClipConfig.FromName(modelName);
+        var tokenizer = LoadTokenizer(vocabularyPath, Path.GetDirectoryName(Path.GetFullPath(weightsPath))!);
+        return Create(config, weightsPath, tokenizer, PreprocessConfig.Square(config.Vision.ImageSize), modelName, precision);
+    }
+
+    /// <summary>
+    /// Downloads (once, into the cache) and loads published weights, e.g. the paper's
+    /// <c>ViT-B-16-plus-240</c> / <c>laion400m_e31</c>. The vocabulary is fetched the same way when not cached.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown model or tag; the message lists the known ones.</exception>
+    public static ClipEncoder FromPretrained(string model, string tag, ClipPrecision precision = ClipPrecision.Float32,
+                                             string? cacheDir = null, IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
+    {
+        var published = ClipPretrained.Get(model, tag);
+        var weights = ClipPretrained.Download(model, tag, cacheDir, progress, ct);
+        var vocabulary = ClipPretrained.DownloadVocabulary(cacheDir, progress, ct);
+        var config = ClipConfig.FromName(published.Model) with { QuickGelu = published.QuickGelu };
+        var preprocess = PreprocessConfig.Square(config.Vision.ImageSize) with
+        {
+            Mean = (published.ImageMean[0], published.ImageMean[1], published.ImageMean[2]),
+            Std = (published.ImageStd[0], published.ImageStd[1], published.ImageStd[2]),
+        };
+        return Create(config, weights, ClipTokenizer.FromBpeGz(vocabulary), preprocess, $"{published.Model}:{published.Tag}", precision);
+    }
+
+    private static ClipTokenizer LoadTokenizer(string? vocabularyPath, string directory)
+    {
+        if (vocabularyPath is not null)
+            return Directory.Exists(vocabularyPath) ? ClipTokenizer.Find(vocabularyPath) : ClipTokenizer.FromBpeGz(vocabularyPath);
+        bool besideWeights = File.Exists(Path.Combine(directory, ClipTokenizer.BpeGzFileName))
+                             || (File.Exists(Path.Combine(directory, ClipTokenizer.VocabJsonFileName)) && File.Exists(Path.Combine(directory, ClipTokenizer.MergesFileName)));
+        if (besideWeights) return ClipTokenizer.Find(directory);
+        var cached = ClipPretrained.VocabularyCachePath();
+        if (File.Exists(cached)) return ClipTokenizer.FromBpeGz(cached);
+        throw new FileNotFoundException(
+            $"CLIP's vocabulary was not found: looked for {ClipTokenizer.BpeGzFileName} or {ClipTokenizer.VocabJsonFileName} + {ClipTokenizer.MergesFileName} in " +
+            $"'{directory}' and for '{cached}'. Pass its path, or run 'fsac download' to fetch it.", cached);
+    }
+
+    private static ClipEncoder Create(ClipConfig config, string weightsPath, ClipTokenizer tokenizer, PreprocessConfig preprocess, string label, ClipPrecision precision)
+    {
+        var model = new ClipModel(config);
+        try
+        {
+            model.LoadStateDict(CheckpointReader.ReadStateDict(weightsPath), weightsPath);
+            model.ToPrecision(precision);
+            return new ClipEncoder(model, tokenizer, preprocess, $"clip:{label}:{ShortHash(weightsPath)}");
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static string ShortHash(string path)
+    {
+        using var fs = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(fs))[..12];
+    }
+
+    /// <inheritdoc />
+    public Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images) => Preprocessor.Preprocess(images);
+
+    /// <inheritdoc />
+    public Tensor EncodeImage(Tensor pixels) => Model.EncodeImage(pixels);
+
+    /// <inheritdoc />
+    public Tensor EncodeText(IReadOnlyList<string> texts)
+    {
+        using var _ = no_grad();
+        using var tokens = Tokenizer.Tokenize(texts, Model.Config.Text.ContextLength);
+        return Model.EncodeText(tokens);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Model.Dispose();
+}
