@@ -1,3 +1,4 @@
+using Fsac.MLNet.Imaging;
 using Fsac.MLNet.IO;
 using Fsac.MLNet.Native;
 using Spectre.Console;
@@ -25,6 +26,8 @@ public static class ErrorReporter
         OperationCanceledException => (ExitCodes.Cancelled, null),
         NativeRuntimeException => (ExitCodes.NativeRuntime, null),
         CommandParseException or CommandRuntimeException => (ExitCodes.BadInput, "run 'fsac --help' or 'fsac <command> --help'"),
+        ImageDecodeException => (ExitCodes.BadInput, "check that the file is a complete image (PNG, JPEG, BMP, GIF, TIFF or WebP)"),
+        CheckpointMismatchException => (ExitCodes.BadInput, "the weights belong to another architecture than the one configured"),
         CheckpointFormatException => (ExitCodes.BadInput, "check that the file is an OpenCLIP/Hugging Face CLIP checkpoint and was fully downloaded"),
         FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, "check the path"),
         ArgumentException or InvalidDataException or InvalidOperationException or NotSupportedException or FormatException => (ExitCodes.BadInput, null),

@@ -8,6 +8,8 @@ app.Configure(config =>
     config.SetApplicationName("fsac");
     config.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex, args));
     config.AddCommand<BenchCommand>("bench").WithDescription("Measure encoder throughput, matmul peak and memory.");
+    config.AddCommand<EmbedCommand>("embed").WithDescription("Write CLIP image and text features to a safetensors file.");
+    config.AddCommand<DownloadCommand>("download").WithDescription("Download published CLIP weights (name:tag) into the cache.");
     config.AddCommand<VersionCommand>("version").WithDescription("Print the library and native runtime versions.");
 });
 return await app.RunAsync(args);
