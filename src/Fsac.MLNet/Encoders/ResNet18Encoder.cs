@@ -1,0 +1,221 @@
+using System.Security.Cryptography;
+using Fsac.MLNet.Encoders.ResNet;
+using Fsac.MLNet.IO;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+using TorchSharp;
+
+namespace Fsac.MLNet.Encoders;
+
+/// <summary>
+/// ImageNet-pretrained ResNet18 as a differentiable TorchSharp image encoder, built at load time from the ONNX
+/// files of the NuGet package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> (ML.NET's <c>DnnFeaturizeImage</c>
+/// model): <c>ResNet18.onnx</c> (a CNTK export, up to the 512-d global average pool) and
+/// <c>ResNetPreprocess.onnx</c> (RGB → BGR, minus a 224x224 per-pixel mean image, pixels on the 0..255 scale).
+/// Works offline; features equal ONNX Runtime's on the same input to float32 rounding.
+/// </summary>
+/// <remarks>
+/// Images are resized isotropically so that the shorter side is 224 (bilinear, ImageSharp's triangle filter) and
+/// centre-cropped to 224x224. That is what ML.NET's <c>ResizeImages</c> does by default (<c>IsoCrop</c>, centre
+/// anchor) in front of this model, and it keeps the aspect ratio the network was trained with; squashing the whole
+/// image instead would distort defects' shapes. The network runs in eval mode (batch norm uses its stored
+/// statistics), so each feature row depends on its own image only.
+/// </remarks>
+public sealed class ResNet18Encoder : IImageEncoder
+{
+    /// <summary>The NuGet package that ships the ONNX files.</summary>
+    public const string PackageId = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
+
+    private const string ModelFolder = "DnnImageModels/ResNet18Onnx";
+    private const string ModelFileName = "ResNet18.onnx";
+    private const string PreprocessFolder = "DnnImageModels/ResNetPrepOnnx";
+    private const string PreprocessFileName = "ResNetPreprocess.onnx";
+
+    private readonly ResNetBackbone _backbone;
+    private readonly PreprocessSpec _preprocess;
+
+    private ResNet18Encoder(ResNetBackbone backbone, PreprocessSpec preprocess, int featureDim, string name, EncoderPrecision precision)
+    {
+        _backbone = backbone;
+        _preprocess = preprocess;
+        FeatureDim = featureDim;
+        Name = name;
+        Precision = precision;
+    }
+
+    /// <summary><c>resnet18-imagenet-</c> followed by 8 hex digits of the SHA-256 of both ONNX files.</summary>
+    public string Name { get; }
+
+    /// <summary>512: channels of the last stage, globally average-pooled.</summary>
+    public int FeatureDim { get; }
+
+    /// <summary>224: the side the ONNX model and its mean image are fixed to.</summary>
+    public int ImageSize => _preprocess.ImageSize;
+
+    /// <summary>Precision the convolutions run in; features are float32 either way.</summary>
+    public EncoderPrecision Precision { get; }
+
+    /// <summary>
+    /// Loads the ONNX files that the package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> copies to
+    /// <c>DnnImageModels/</c> in the application's output folder (looked for under
+    /// <see cref="AppContext.BaseDirectory"/>, then beside this assembly).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The model is in neither folder.</exception>
+    /// <exception cref="CheckpointFormatException">A file is corrupt or is not the expected network.</exception>
+    public static ResNet18Encoder LoadDefault(EncoderPrecision precision = EncoderPrecision.Float32)
+    {
+        var folders = new[] { AppContext.BaseDirectory, Path.GetDirectoryName(typeof(ResNet18Encoder).Assembly.Location) }
+            .Where(f => !string.IsNullOrEmpty(f)).Select(f => Path.GetFullPath(f!)).Distinct().ToList();
+        var candidates = folders.Select(f => Path.Combine(f, ModelFolder, ModelFileName)).ToList();
+        var model = candidates.FirstOrDefault(File.Exists) ?? throw new FileNotFoundException(
+            $"{ModelFileName} was not found (looked for {string.Join(" and ", candidates.Select(c => $"'{c}'"))}). " +
+            $"It ships with the NuGet package {PackageId}, which copies it to {ModelFolder}/ in the output folder; " +
+            "reference that package or pass the file to ResNet18Encoder.Load.", ModelFileName);
+        return Load(model, preprocessModelPath: null, precision);
+    }
+
+    /// <summary>Loads ResNet18 from <paramref name="modelPath"/> (<c>ResNet18.onnx</c>).</summary>
+    /// <param name="modelPath">The backbone ONNX file.</param>
+    /// <param name="preprocessModelPath">
+    /// <c>ResNetPreprocess.onnx</c>; null looks for it where the package puts it (<c>../ResNetPrepOnnx/</c> from the
+    /// model's folder), then beside the model.
+    /// </param>
+    /// <param name="precision">Precision to run the network in.</param>
+    /// <exception cref="FileNotFoundException">A file does not exist.</exception>
+    /// <exception cref="CheckpointFormatException">A file is corrupt or is not the expected network.</exception>
+    public static ResNet18Encoder Load(string modelPath, string? preprocessModelPath = null, EncoderPrecision precision = EncoderPrecision.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(modelPath);
+        if (!File.Exists(modelPath))
+            throw new FileNotFoundException($"ResNet18 model not found: '{modelPath}'. It ships with the NuGet package {PackageId} ({ModelFolder}/{ModelFileName}).", modelPath);
+        preprocessModelPath ??= FindPreprocessModel(modelPath);
+
+        var modelBytes = File.ReadAllBytes(modelPath);
+        var preprocessBytes = File.ReadAllBytes(preprocessModelPath);
+        var imported = OnnxResNetImporter.ImportBackbone(OnnxModelReader.Parse(modelBytes, modelPath), modelPath);
+        var preprocess = OnnxResNetImporter.ImportPreprocessing(OnnxModelReader.Parse(preprocessBytes, preprocessModelPath), preprocessModelPath);
+        if (preprocess.ImageSize != imported.ImageSize)
+            throw new CheckpointFormatException(preprocessModelPath, $"prepares {preprocess.ImageSize}x{preprocess.ImageSize} images but '{modelPath}' takes {imported.ImageSize}x{imported.ImageSize}.");
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(modelBytes);
+        hash.AppendData(preprocessBytes);
+        var name = "resnet18-imagenet-" + Convert.ToHexStringLower(hash.GetHashAndReset())[..8];
+
+        var backbone = new ResNetBackbone(imported.Config);
+        try
+        {
+            LoadState(backbone, imported.State, modelPath);
+            backbone.eval();
+            if (precision == EncoderPrecision.BFloat16) backbone.to(torch.ScalarType.BFloat16);
+            // Frozen: gradients flow to the input only and never accumulate in the weights.
+            foreach (var parameter in backbone.parameters()) parameter.requires_grad = false;
+            return new ResNet18Encoder(backbone, preprocess, checked((int)imported.Config.FeatureDim), name, precision);
+        }
+        catch
+        {
+            backbone.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Resizes (shorter side to 224, bilinear), centre-crops to 224x224 and normalises as <c>ResNetPreprocess.onnx</c>
+    /// does: channels in BGR order on the 0..255 scale, minus the per-pixel ImageNet mean image.
+    /// </summary>
+    /// <returns>float32 <c>[N, 3, 224, 224]</c>, ready for <see cref="EncodeImage"/>.</returns>
+    public torch.Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var s = _preprocess.ImageSize;
+        var plane = s * s;
+        var data = new float[images.Count * 3 * plane];
+        var resize = new ResizeOptions
+        {
+            Size = new Size(s, s),
+            Mode = ResizeMode.Crop,
+            Position = AnchorPositionMode.Center,
+            Sampler = KnownResamplers.Triangle,
+        };
+        var order = _preprocess.ChannelOrder;
+        var mean = _preprocess.Mean;
+        for (var i = 0; i < images.Count; i++)
+        {
+            using var resized = images[i].Clone(ctx => ctx.Resize(resize));
+            var offset = i * 3 * plane;
+            resized.ProcessPixelRows(rows =>
+            {
+                for (var y = 0; y < s; y++)
+                {
+                    var row = rows.GetRowSpan(y);
+                    for (var x = 0; x < s; x++)
+                    {
+                        var p = row[x];
+                        var at = y * s + x;
+                        for (var c = 0; c < 3; c++)
+                        {
+                            var value = order[c] switch { 0 => p.R, 1 => p.G, _ => p.B };
+                            data[offset + c * plane + at] = value - mean[c * plane + at];
+                        }
+                    }
+                }
+            });
+        }
+        return torch.tensor(data, [images.Count, 3, s, s]);
+    }
+
+    /// <summary>
+    /// Runs ResNet18 on a preprocessed batch <c>[N, 3, 224, 224]</c> (float32) and returns the 512-d global
+    /// average-pooled features <c>[N, 512]</c> (float32). Differentiable with respect to <paramref name="pixels"/>;
+    /// the weights are frozen.
+    /// </summary>
+    public torch.Tensor EncodeImage(torch.Tensor pixels)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        var s = ImageSize;
+        if (pixels.dim() != 4 || pixels.shape[1] != 3 || pixels.shape[2] != s || pixels.shape[3] != s || pixels.dtype != torch.ScalarType.Float32)
+            throw new ArgumentException($"Expected float32 pixels [N, 3, {s}, {s}], got {pixels.dtype} [{string.Join(", ", pixels.shape)}].", nameof(pixels));
+        using var scope = torch.NewDisposeScope();
+        var input = Precision == EncoderPrecision.BFloat16 ? pixels.to(torch.ScalarType.BFloat16) : pixels;
+        return _backbone.forward(input).to(torch.ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Releases the network's weights.</summary>
+    public void Dispose() => _backbone.Dispose();
+
+    private static string FindPreprocessModel(string modelPath)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
+        string[] candidates =
+        [
+            Path.GetFullPath(Path.Combine(folder, "..", Path.GetFileName(PreprocessFolder), PreprocessFileName)),
+            Path.Combine(folder, PreprocessFileName),
+        ];
+        return candidates.FirstOrDefault(File.Exists) ?? throw new FileNotFoundException(
+            $"{PreprocessFileName} was not found beside '{modelPath}' (looked for {string.Join(" and ", candidates.Select(c => $"'{c}'"))}). " +
+            $"It ships with the NuGet package {PackageId} ({PreprocessFolder}/{PreprocessFileName}).", PreprocessFileName);
+    }
+
+    // Copies every parameter and batch-norm statistic by name; both sides must name exactly the same tensors.
+    private static void LoadState(ResNetBackbone backbone, IReadOnlyDictionary<string, TensorData> state, string path)
+    {
+        using var noGrad = torch.no_grad();
+        var targets = backbone.named_parameters().Select(p => (p.name, tensor: (torch.Tensor)p.parameter))
+            .Concat(backbone.named_buffers().Select(b => (b.name, tensor: b.buffer)))
+            .Where(t => !t.name.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+            .ToDictionary(t => t.name, t => t.tensor, StringComparer.Ordinal);
+        var missing = targets.Keys.Except(state.Keys).ToList();
+        var extra = state.Keys.Except(targets.Keys).ToList();
+        if (missing.Count > 0 || extra.Count > 0)
+            throw new CheckpointFormatException(path, $"weights do not match the network: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", extra)}].");
+        foreach (var (name, target) in targets)
+        {
+            var source = state[name];
+            if (!source.Shape.SequenceEqual(target.shape))
+                throw new CheckpointFormatException(path, $"'{name}' has shape [{string.Join(", ", source.Shape)}] but the network needs [{string.Join(", ", target.shape)}].");
+            using var t = source.ToTensor();
+            target.copy_(t);
+        }
+    }
+}
