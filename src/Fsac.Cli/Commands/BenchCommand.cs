@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using Fsac.MLNet;
 using Fsac.MLNet.Clip;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -48,7 +49,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
         var config = ClipConfig.FromName(settings.Model);
         double flopsPerImage = VisionFlops(config.Vision, config.EmbedDim);
-        foreach (var precision in new[] { ClipPrecision.Float32, ClipPrecision.BFloat16 })
+        foreach (var precision in new[] { EncoderPrecision.Float32, EncoderPrecision.BFloat16 })
         {
             using var model = new ClipModel(config);
             Randomize(model);

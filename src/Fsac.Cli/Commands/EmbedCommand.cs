@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using Fsac.MLNet;
 using Fsac.MLNet.Clip;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
@@ -52,7 +53,7 @@ public sealed class EmbedCommand : Command<EmbedCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken ct)
     {
-        var precision = settings.DType == "bf16" ? ClipPrecision.BFloat16 : ClipPrecision.Float32;
+        var precision = settings.DType == "bf16" ? EncoderPrecision.BFloat16 : EncoderPrecision.Float32;
         using var encoder = Backbones.Resolve(settings.Model, precision) as ClipEncoder
             ?? throw new ArgumentException($"'{settings.Model}' is not a CLIP model; fsac embed needs a text tower.");
         var tensors = new Dictionary<string, Tensor>();

@@ -34,7 +34,7 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
     public ClipConfig Config { get; }
 
     /// <summary>Current precision (see <see cref="ToPrecision"/>).</summary>
-    public ClipPrecision Precision { get; private set; } = ClipPrecision.Float32;
+    public EncoderPrecision Precision { get; private set; } = EncoderPrecision.Float32;
 
     /// <summary>Creates a CLIP with zero-initialised weights; load a checkpoint with <see cref="LoadStateDict"/>.</summary>
     public ClipModel(ClipConfig config) : base(nameof(ClipModel))
@@ -76,9 +76,9 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
     /// Converts weights to <paramref name="precision"/>. In bfloat16 every LayerNorm keeps float32 weights and
     /// computes in float32; matmuls and convolutions run in bfloat16.
     /// </summary>
-    public ClipModel ToPrecision(ClipPrecision precision)
+    public ClipModel ToPrecision(EncoderPrecision precision)
     {
-        var dtype = precision == ClipPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        var dtype = precision == EncoderPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
         this.to(dtype);
         foreach (var (_, m) in named_modules())
             if (m is LayerNorm ln) ln.to(ScalarType.Float32);

@@ -1,4 +1,3 @@
-using Fsac.MLNet.Clip;
 
 namespace Fsac.MLNet.Encoders;
 
@@ -17,9 +16,10 @@ public static class Backbones
 
     /// <summary>Creates the encoder <paramref name="spec"/> names.</summary>
     /// <exception cref="ArgumentException">The specification is none of the accepted forms; the message lists them.</exception>
-    public static IImageEncoder Resolve(string spec, ClipPrecision precision = ClipPrecision.Float32)
+    public static IImageEncoder Resolve(string spec, EncoderPrecision precision = EncoderPrecision.Float32)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
+        if (spec.Equals(Default, StringComparison.OrdinalIgnoreCase)) return ResNet18Encoder.LoadDefault(precision);
         if (Directory.Exists(spec)) return ClipEncoder.Load(spec, precision);
         var colon = spec.IndexOf(':');
         if (colon > 0 && !Path.IsPathRooted(spec))

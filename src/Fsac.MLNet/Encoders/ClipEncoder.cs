@@ -53,7 +53,7 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// <exception cref="FileNotFoundException">The config, weights or vocabulary is missing; the message says where it looked.</exception>
     /// <exception cref="CheckpointFormatException">A file is corrupt.</exception>
     /// <exception cref="CheckpointMismatchException">The weights do not fit the configured architecture.</exception>
-    public static ClipEncoder Load(string directory, ClipPrecision precision = ClipPrecision.Float32, string? vocabularyPath = null)
+    public static ClipEncoder Load(string directory, EncoderPrecision precision = EncoderPrecision.Float32, string? vocabularyPath = null)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"CLIP model folder not found: '{directory}'.");
         var configPath = Path.Combine(directory, "open_clip_config.json");
@@ -75,7 +75,7 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// Loads a bare checkpoint of a built-in architecture (<see cref="ClipConfig.BuiltInNames"/>) with OpenAI's
     /// preprocessing at the model's input size.
     /// </summary>
-    public static ClipEncoder Load(string weightsPath, string modelName, ClipPrecision precision = ClipPrecision.Float32, string? vocabularyPath = null)
+    public static ClipEncoder Load(string weightsPath, string modelName, EncoderPrecision precision = EncoderPrecision.Float32, string? vocabularyPath = null)
     {
         var config = ClipConfig.FromName(modelName);
         var tokenizer = LoadTokenizer(vocabularyPath, Path.GetDirectoryName(Path.GetFullPath(weightsPath))!);
@@ -87,7 +87,7 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// <c>ViT-B-16-plus-240</c> / <c>laion400m_e31</c>. The vocabulary is fetched the same way when not cached.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown model or tag; the message lists the known ones.</exception>
-    public static ClipEncoder FromPretrained(string model, string tag, ClipPrecision precision = ClipPrecision.Float32,
+    public static ClipEncoder FromPretrained(string model, string tag, EncoderPrecision precision = EncoderPrecision.Float32,
                                              string? cacheDir = null, IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
     {
         var published = ClipPretrained.Get(model, tag);
@@ -116,7 +116,7 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
             $"'{directory}' and for '{cached}'. Pass its path, or run 'fsac download' to fetch it.", cached);
     }
 
-    private static ClipEncoder Create(ClipConfig config, string weightsPath, ClipTokenizer tokenizer, PreprocessConfig preprocess, string label, ClipPrecision precision)
+    private static ClipEncoder Create(ClipConfig config, string weightsPath, ClipTokenizer tokenizer, PreprocessConfig preprocess, string label, EncoderPrecision precision)
     {
         var model = new ClipModel(config);
         try

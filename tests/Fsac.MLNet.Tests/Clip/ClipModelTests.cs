@@ -85,7 +85,7 @@ public class ClipModelTests
         using var _ = no_grad();
         using var img32 = clip.EncodeImage(expected["pixels_files"]);
         using var txt32 = clip.EncodeText(expected["tokens_cpe"]);
-        clip.ToPrecision(ClipPrecision.BFloat16);
+        clip.ToPrecision(EncoderPrecision.BFloat16);
         Assert.AreEqual(ScalarType.BFloat16, clip.visual.conv1.weight!.dtype);
         Assert.AreEqual(ScalarType.Float32, clip.visual.ln_pre.weight.dtype);
         using var img16 = clip.EncodeImage(expected["pixels_files"]);
