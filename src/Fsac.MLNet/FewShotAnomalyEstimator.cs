@@ -33,13 +33,13 @@ public sealed class FewShotAnomalyEstimator : IEstimator<FewShotAnomalyTransform
     public FewShotAnomalyTransformer Fit(IDataView input, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(input);
-        SchemaValidation.RequireImage(input.Schema, _options.ImageColumnName);
-        SchemaValidation.OptionalLabel(input.Schema, _options.LabelColumnName);
+        var (image, kind) = SchemaValidation.RequireImage(input.Schema, _options.ImageColumnName);
+        var label = SchemaValidation.OptionalLabel(input.Schema, _options.LabelColumnName);
 
         var host = _env.Register(nameof(FewShotAnomalyEstimator), _options.Seed);
         using var channel = host.Start("Fit");
         var trainer = (_options.BackboneResolver ?? BuiltInBackboneResolver.Instance).Resolve(_options.Copy());
-        var shots = ShotSampler.Sample(input, _options, host.Rand, channel, cancellationToken);
+        var shots = ShotSampler.Sample(input, image, kind, label, _options, host.Rand, channel, cancellationToken);
         try
         {
             var model = trainer.Fit(shots, channel, cancellationToken);

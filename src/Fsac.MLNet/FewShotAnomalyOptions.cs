@@ -120,22 +120,24 @@ public sealed class FewShotAnomalyOptions
     /// <summary>Throws for settings no fit could use, naming the property.</summary>
     internal void Validate()
     {
-        string?[] outputs = [ScoreColumnName, PredictedLabelColumnName, ProbabilityColumnName, AnomalyMapColumnName];
-        foreach (var (name, value) in new[]
-                 {
-                     (nameof(ImageColumnName), ImageColumnName), (nameof(ScoreColumnName), ScoreColumnName),
-                     (nameof(PredictedLabelColumnName), PredictedLabelColumnName),
-                     (nameof(ProbabilityColumnName), ProbabilityColumnName), (nameof(Backbone), Backbone),
-                 })
-        {
-            if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must not be empty.", name);
-        }
-        if (outputs.Where(n => n is not null).Distinct().Count() != outputs.Count(n => n is not null))
-            throw new ArgumentException($"The output column names must differ: {string.Join(", ", outputs.Where(n => n is not null))}.");
+        NotEmpty(ImageColumnName, nameof(ImageColumnName));
+        NotEmpty(ScoreColumnName, nameof(ScoreColumnName));
+        NotEmpty(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
+        NotEmpty(ProbabilityColumnName, nameof(ProbabilityColumnName));
+        NotEmpty(Backbone, nameof(Backbone));
+        if (AnomalyMapColumnName is not null) NotEmpty(AnomalyMapColumnName, nameof(AnomalyMapColumnName));
+        string[] outputs = [ScoreColumnName, PredictedLabelColumnName, ProbabilityColumnName, .. AnomalyMapColumnName is { } map ? [map] : Array.Empty<string>()];
+        if (outputs.Distinct().Count() != outputs.Length)
+            throw new ArgumentException($"The output column names must differ: {string.Join(", ", outputs)}.");
         if (Shots < 1) throw new ArgumentOutOfRangeException(nameof(Shots), Shots, "At least one shot is needed.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be at least 1.");
         if (AnomalyMapWidth < 0 || AnomalyMapHeight < 0 || (AnomalyMapWidth == 0) != (AnomalyMapHeight == 0))
             throw new ArgumentOutOfRangeException(nameof(AnomalyMapWidth),
                 $"{nameof(AnomalyMapWidth)} and {nameof(AnomalyMapHeight)} must both be 0 (maps at image size) or both positive.");
+    }
+
+    private static void NotEmpty(string value, string name)
+    {
+        if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must not be empty.", name);
     }
 }

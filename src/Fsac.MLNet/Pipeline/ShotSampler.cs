@@ -12,11 +12,18 @@ namespace Fsac.MLNet.Pipeline;
 /// </summary>
 internal static class ShotSampler
 {
-    public static List<Image<Rgb24>> Sample(IDataView data, FewShotAnomalyOptions options, Random random, IChannel channel,
+    /// <param name="data">The training data.</param>
+    /// <param name="image">Its image column (validated).</param>
+    /// <param name="kind">The image column's form.</param>
+    /// <param name="label">Its Boolean label column, or null.</param>
+    /// <param name="options">Shots and the label column's name.</param>
+    /// <param name="random">Source of the sample.</param>
+    /// <param name="channel">Receives the choice.</param>
+    /// <param name="cancellationToken">Stops reading.</param>
+    public static List<Image<Rgb24>> Sample(IDataView data, DataViewSchema.Column image, ImageSourceKind kind,
+        DataViewSchema.Column? label, FewShotAnomalyOptions options, Random random, IChannel channel,
         CancellationToken cancellationToken)
     {
-        var (image, kind) = SchemaValidation.RequireImage(data.Schema, options.ImageColumnName);
-        var label = SchemaValidation.OptionalLabel(data.Schema, options.LabelColumnName);
         if (label is null && options.LabelColumnName is { } missing)
             channel.Info(MessageSensitivity.Schema, $"FewShotAnomaly: no label column '{missing}' in the training data; every row is taken as normal.");
 

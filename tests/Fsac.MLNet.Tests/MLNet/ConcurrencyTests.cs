@@ -41,6 +41,25 @@ public class ConcurrencyTests
         CollectionAssert.AreEqual(rows.Select(r => r.ImagePath).ToArray(), serial.Paths, "rows keep the input order");
     }
 
+    [TestMethod]
+    public void AnInputThatReordersRowsBetweenCursorsFailsInsteadOfMisaligning()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Cookies(normals: 3, anomalies: 0);
+        var transformer = ml.Transforms.FewShotAnomaly(new FewShotAnomalyOptions
+        {
+            ImageColumnName = nameof(ImageRow.ImagePath),
+            LabelColumnName = null,
+            Backbone = FakeBackboneResolver.Name,
+            BackboneResolver = new FakeBackboneResolver(new FakeCalls()),
+        }).Fit(TestData.View(ml, rows));
+        var scored = transformer.Transform(new UnstableOrderDataView(rows.Select(r => r.ImagePath).ToList()));
+
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => Read(scored));
+
+        StringAssert.Contains(error.Message, "different orders");
+    }
+
     private static (float[] Scores, string[] Paths) Read(IDataView scored)
     {
         var scores = new List<float>();
