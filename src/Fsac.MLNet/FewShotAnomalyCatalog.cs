@@ -1,0 +1,58 @@
+using Fsac.MLNet;
+using Fsac.MLNet.Pipeline;
+
+// Catalog extensions live in ML.NET's namespace, as ML.NET's own packages do, so that
+// mlContext.Transforms.FewShotAnomaly(...) needs no extra using.
+namespace Microsoft.ML;
+
+/// <summary><c>mlContext.Transforms.FewShotAnomaly(...)</c>: few-shot industrial anomaly classification (CLIP-FSAC).</summary>
+public static class FewShotAnomalyCatalog
+{
+    /// <summary>
+    /// Fits on the normal images of the training data (rows whose <paramref name="labelColumnName"/> is false, or all
+    /// rows without that column) and adds Score, PredictedLabel and Probability columns, ready for
+    /// <c>mlContext.BinaryClassification.EvaluateNonCalibrated</c>. Other settings keep the paper's defaults; use the
+    /// <see cref="FewShotAnomalyOptions"/> overload for all of them.
+    /// </summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="imageColumnName">Image column: file path (String), <c>MLImage</c> or encoded bytes (Vector&lt;Byte&gt;).</param>
+    /// <param name="scoreColumnName">Output decision margin (anomaly score minus threshold).</param>
+    /// <param name="predictedLabelColumnName">Output decision (true = anomalous).</param>
+    /// <param name="probabilityColumnName">Output anomaly score in [0, 1].</param>
+    /// <param name="labelColumnName">Optional Boolean label column (true = anomalous) used at fit time to keep normal rows only.</param>
+    /// <param name="className">Object name used in the text prompts.</param>
+    /// <param name="backbone"><c>resnet18</c> (built in, offline), a CLIP model folder or a <c>name:tag</c>.</param>
+    /// <param name="shots">Number of normal images to fit on.</param>
+    /// <param name="seed">Seed of the shot sampling and fitting; null derives it from the <c>MLContext</c>'s seed.</param>
+    public static FewShotAnomalyEstimator FewShotAnomaly(this TransformsCatalog catalog,
+        string imageColumnName = "Image",
+        string scoreColumnName = "Score",
+        string predictedLabelColumnName = "PredictedLabel",
+        string probabilityColumnName = "Probability",
+        string? labelColumnName = "Label",
+        string className = "object",
+        string backbone = "resnet18",
+        int shots = 4,
+        int? seed = null) =>
+        catalog.FewShotAnomaly(new FewShotAnomalyOptions
+        {
+            ImageColumnName = imageColumnName,
+            ScoreColumnName = scoreColumnName,
+            PredictedLabelColumnName = predictedLabelColumnName,
+            ProbabilityColumnName = probabilityColumnName,
+            LabelColumnName = labelColumnName,
+            ClassName = className,
+            Backbone = backbone,
+            Shots = shots,
+            Seed = seed,
+        });
+
+    /// <summary>The same with every setting of <see cref="FewShotAnomalyOptions"/> (copied; later changes have no effect).</summary>
+    /// <param name="catalog">The transforms catalog.</param>
+    /// <param name="options">All settings.</param>
+    public static FewShotAnomalyEstimator FewShotAnomaly(this TransformsCatalog catalog, FewShotAnomalyOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new FewShotAnomalyEstimator(MLNetInterop.EnvironmentOf(catalog), options);
+    }
+}

@@ -1,0 +1,88 @@
+using Fsac.MLNet;
+using Fsac.MLNet.Pipeline;
+using Microsoft.ML.Data;
+
+namespace Microsoft.ML;
+
+/// <summary>
+/// Saving and loading pipelines that contain a <see cref="FewShotAnomalyTransformer"/>.
+/// </summary>
+/// <remarks>
+/// ML.NET's own <c>mlContext.Model.Save</c>/<c>Load</c> can only restore transformers registered through its
+/// internal model-loading contract (<c>ModelLoadContext</c>, <c>[LoadableClass]</c>), which a package outside
+/// Microsoft's assemblies cannot join; so <c>Model.Save</c> on a chain containing this transformer throws
+/// <see cref="NotSupportedException"/> pointing here. These methods write one zip archive: every run of ordinary
+/// ML.NET transformers is stored by ML.NET's own <c>Model.Save</c> (so their format stays ML.NET's), and each
+/// FewShotAnomaly transformer beside them as its options, backbone name and <see cref="IAnomalyModel.Save"/> output.
+/// Loading reads the stages back in order (ML.NET's <c>Model.Load</c> for the ML.NET runs, the backbone resolver for
+/// the few-shot models) and rebuilds one flat <see cref="TransformerChain{TLastTransformer}"/>. The backbone's weights
+/// are not in the archive, only its name: loading fails with a clear message when it is not available.
+/// </remarks>
+public static class FewShotAnomalyModelOperations
+{
+    /// <summary>Saves <paramref name="model"/> (a chain, possibly nested, or a single transformer) and its input schema to a file.</summary>
+    /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
+    /// <param name="model">The fitted pipeline.</param>
+    /// <param name="inputSchema">Schema of the data the pipeline is applied to (from <c>IDataView.Schema</c>).</param>
+    /// <param name="filePath">Archive to create or overwrite; deleted again if saving fails.</param>
+    public static void SaveWithFewShotAnomaly(this ModelOperationsCatalog catalog, ITransformer model,
+        DataViewSchema inputSchema, string filePath)
+    {
+        ArgumentNullException.ThrowIfNull(filePath);
+        try
+        {
+            using var file = File.Create(filePath);
+            catalog.SaveWithFewShotAnomaly(model, inputSchema, file);
+        }
+        catch
+        {
+            File.Delete(filePath);
+            throw;
+        }
+    }
+
+    /// <summary>Saves <paramref name="model"/> and its input schema to a stream (left open).</summary>
+    /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
+    /// <param name="model">The fitted pipeline.</param>
+    /// <param name="inputSchema">Schema of the data the pipeline is applied to.</param>
+    /// <param name="stream">Writable stream that receives the archive.</param>
+    public static void SaveWithFewShotAnomaly(this ModelOperationsCatalog catalog, ITransformer model,
+        DataViewSchema inputSchema, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        ArgumentNullException.ThrowIfNull(stream);
+        PipelineArchive.Save(catalog, model, inputSchema, stream);
+    }
+
+    /// <summary>Loads a pipeline saved by <c>SaveWithFewShotAnomaly</c> from a file.</summary>
+    /// <param name="catalog">The model operations catalog of the context to load into.</param>
+    /// <param name="filePath">The archive.</param>
+    /// <param name="inputSchema">The input schema it was saved with.</param>
+    /// <param name="backboneResolver">Provides the backbones the few-shot models were fitted on; null uses <see cref="BuiltInBackboneResolver"/>.</param>
+    /// <exception cref="InvalidDataException">The file is not such an archive.</exception>
+    /// <exception cref="InvalidOperationException">A backbone is not available, or is not the one the model was fitted on.</exception>
+    public static TransformerChain<ITransformer> LoadWithFewShotAnomaly(this ModelOperationsCatalog catalog, string filePath,
+        out DataViewSchema inputSchema, IBackboneResolver? backboneResolver = null)
+    {
+        ArgumentNullException.ThrowIfNull(filePath);
+        using var file = File.OpenRead(filePath);
+        return catalog.LoadWithFewShotAnomaly(file, out inputSchema, backboneResolver);
+    }
+
+    /// <summary>Loads a pipeline saved by <c>SaveWithFewShotAnomaly</c> from a stream.</summary>
+    /// <param name="catalog">The model operations catalog of the context to load into.</param>
+    /// <param name="stream">The archive.</param>
+    /// <param name="inputSchema">The input schema it was saved with.</param>
+    /// <param name="backboneResolver">Provides the backbones the few-shot models were fitted on; null uses <see cref="BuiltInBackboneResolver"/>.</param>
+    /// <exception cref="InvalidDataException">The stream is not such an archive.</exception>
+    /// <exception cref="InvalidOperationException">A backbone is not available, or is not the one the model was fitted on.</exception>
+    public static TransformerChain<ITransformer> LoadWithFewShotAnomaly(this ModelOperationsCatalog catalog, Stream stream,
+        out DataViewSchema inputSchema, IBackboneResolver? backboneResolver = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(stream);
+        return PipelineArchive.Load(catalog, stream, backboneResolver, out inputSchema);
+    }
+}

@@ -1,0 +1,143 @@
+using System.Text.Json.Serialization;
+using Fsac.MLNet.Clip;
+
+namespace Fsac.MLNet;
+
+/// <summary>
+/// Everything <c>mlContext.Transforms.FewShotAnomaly(options)</c> can be told. The defaults reproduce the
+/// CLIP-FSAC paper's settings (4 shots, 100 epochs per stage, learning rates 5e-4 / 1e-4, α₁ = α₂ = 1,
+/// β₁ = 0.1, β₂ = 0.9, τ = 0.07, Gaussian-noise synthesis with a pool of 8, float32).
+/// </summary>
+public sealed class FewShotAnomalyOptions
+{
+    /// <summary>Input column with the images: a file path (String), an <c>MLImage</c> or encoded bytes (Vector&lt;Byte&gt;).</summary>
+    public string ImageColumnName { get; set; } = "Image";
+
+    /// <summary>
+    /// Optional Boolean label column read at fit time (true = anomalous, ML.NET's positive class); only rows
+    /// labelled false are used as shots. Null, or a column absent from the training data, means every row is normal.
+    /// </summary>
+    public string? LabelColumnName { get; set; } = "Label";
+
+    /// <summary>
+    /// Output decision margin (Single): the anomaly score minus the threshold, so that Score &gt; 0 exactly when
+    /// <see cref="PredictedLabelColumnName"/> is true, as ML.NET's binary evaluators assume.
+    /// </summary>
+    public string ScoreColumnName { get; set; } = "Score";
+
+    /// <summary>Output decision (Boolean): true when the anomaly score is at or above the model's threshold.</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+    /// <summary>Output anomaly score (Single) in [0, 1].</summary>
+    public string ProbabilityColumnName { get; set; } = "Probability";
+
+    /// <summary>Output saliency map (Vector&lt;Single&gt;, row-major, non-negative); null (the default) leaves it out.</summary>
+    public string? AnomalyMapColumnName { get; set; }
+
+    /// <summary>
+    /// Width of the anomaly map. With <see cref="AnomalyMapHeight"/> both 0 (the default) each map keeps its image's
+    /// own size and the column is a variable-length vector; both positive resample every map to this size and make
+    /// the column a fixed-size <c>Vector&lt;Single, Height, Width&gt;</c>.
+    /// </summary>
+    public int AnomalyMapWidth { get; set; }
+
+    /// <summary>Height of the anomaly map; see <see cref="AnomalyMapWidth"/>.</summary>
+    public int AnomalyMapHeight { get; set; }
+
+    /// <summary>Object name used in the text prompts ("a photo of a flawless {class}").</summary>
+    public string ClassName { get; set; } = "object";
+
+    /// <summary>Frozen backbone: <c>resnet18</c> (built in, offline), a CLIP model folder or a <c>name:tag</c>.</summary>
+    public string Backbone { get; set; } = "resnet18";
+
+    /// <summary>
+    /// Resolves <see cref="Backbone"/> into a trainer at fit time; null uses <see cref="BuiltInBackboneResolver"/>.
+    /// Not saved with a model: pass the same resolver when loading.
+    /// </summary>
+    [JsonIgnore]
+    public IBackboneResolver? BackboneResolver { get; set; }
+
+    /// <summary>Number of normal images the model is fitted on (k in k-shot).</summary>
+    public int Shots { get; set; } = 4;
+
+    /// <summary>
+    /// Seed of the shot sampling and of the fitting. Null uses the random source ML.NET derives from the
+    /// <c>MLContext</c>'s seed (reproducible for the same <c>MLContext(seed)</c> and the same sequence of calls).
+    /// </summary>
+    public int? Seed { get; set; }
+
+    /// <summary>Benchmark settings to start from.</summary>
+    public FewShotAnomalyPreset Preset { get; set; } = FewShotAnomalyPreset.MVTec;
+
+    /// <summary>Anomaly synthesis method (<c>gaussian</c>, <c>uniform</c>, <c>nsa</c>, <c>cutpaste</c>).</summary>
+    public string SynthesisMethod { get; set; } = "gaussian";
+
+    /// <summary>Synthetic anomalies made per normal shot.</summary>
+    public int SynthesisPoolSize { get; set; } = 8;
+
+    /// <summary>Which adapters are trained.</summary>
+    public FewShotTrainingMode TrainingMode { get; set; } = FewShotTrainingMode.TwoStage;
+
+    /// <summary>Training epochs of each stage.</summary>
+    public int EpochsPerStage { get; set; } = 100;
+
+    /// <summary>Learning rate of the image adapter (stage 1).</summary>
+    public double ImageLearningRate { get; set; } = 5e-4;
+
+    /// <summary>Learning rate of the text adapter (stage 2).</summary>
+    public double TextLearningRate { get; set; } = 1e-4;
+
+    /// <summary>The paper's α₁.</summary>
+    public double Alpha1 { get; set; } = 1.0;
+
+    /// <summary>The paper's α₂.</summary>
+    public double Alpha2 { get; set; } = 1.0;
+
+    /// <summary>The paper's β₁.</summary>
+    public double Beta1 { get; set; } = 0.1;
+
+    /// <summary>The paper's β₂.</summary>
+    public double Beta2 { get; set; } = 0.9;
+
+    /// <summary>Softmax temperature τ of the image–text similarities.</summary>
+    public double Temperature { get; set; } = 0.07;
+
+    /// <summary>How the decision threshold is chosen.</summary>
+    public AnomalyThresholdPolicy ThresholdPolicy { get; set; } = AnomalyThresholdPolicy.Fixed;
+
+    /// <summary>Threshold used by <see cref="AnomalyThresholdPolicy.Fixed"/>.</summary>
+    public float FixedThreshold { get; set; } = 0.5f;
+
+    /// <summary>Numeric precision of the backbone.</summary>
+    public ClipPrecision Precision { get; set; } = ClipPrecision.Float32;
+
+    /// <summary>Images scored per model call when transforming (memory versus throughput).</summary>
+    public int BatchSize { get; set; } = 16;
+
+    /// <summary>A copy, so that later changes to this instance do not reach an estimator or transformer.</summary>
+    internal FewShotAnomalyOptions Copy() => (FewShotAnomalyOptions)MemberwiseClone();
+
+    /// <summary>Throws for settings no fit could use, naming the property.</summary>
+    internal void Validate()
+    {
+        NotEmpty(ImageColumnName, nameof(ImageColumnName));
+        NotEmpty(ScoreColumnName, nameof(ScoreColumnName));
+        NotEmpty(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
+        NotEmpty(ProbabilityColumnName, nameof(ProbabilityColumnName));
+        NotEmpty(Backbone, nameof(Backbone));
+        if (AnomalyMapColumnName is not null) NotEmpty(AnomalyMapColumnName, nameof(AnomalyMapColumnName));
+        string[] outputs = [ScoreColumnName, PredictedLabelColumnName, ProbabilityColumnName, .. AnomalyMapColumnName is { } map ? [map] : Array.Empty<string>()];
+        if (outputs.Distinct().Count() != outputs.Length)
+            throw new ArgumentException($"The output column names must differ: {string.Join(", ", outputs)}.");
+        if (Shots < 1) throw new ArgumentOutOfRangeException(nameof(Shots), Shots, "At least one shot is needed.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be at least 1.");
+        if (AnomalyMapWidth < 0 || AnomalyMapHeight < 0 || (AnomalyMapWidth == 0) != (AnomalyMapHeight == 0))
+            throw new ArgumentOutOfRangeException(nameof(AnomalyMapWidth),
+                $"{nameof(AnomalyMapWidth)} and {nameof(AnomalyMapHeight)} must both be 0 (maps at image size) or both positive.");
+    }
+
+    private static void NotEmpty(string value, string name)
+    {
+        if (string.IsNullOrWhiteSpace(value)) throw new ArgumentException($"{name} must not be empty.", name);
+    }
+}

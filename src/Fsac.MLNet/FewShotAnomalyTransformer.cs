@@ -1,0 +1,62 @@
+using Fsac.MLNet.Pipeline;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Fsac.MLNet;
+
+/// <summary>
+/// Scores images with a fitted <see cref="IAnomalyModel"/>, adding Score (decision margin: anomaly score minus
+/// threshold, positive = anomalous), PredictedLabel, Probability (anomaly score in [0, 1]) and optionally AnomalyMap.
+/// Transforming is lazy and streaming, scores images in batches, and is safe from several threads.
+/// Save it with <c>mlContext.Model.SaveWithFewShotAnomaly</c>; <c>mlContext.Model.Save</c> cannot carry it.
+/// </summary>
+public sealed class FewShotAnomalyTransformer : ITransformer, IDisposable
+{
+    internal FewShotAnomalyTransformer(IAnomalyModel model, FewShotAnomalyOptions options)
+    {
+        Model = model;
+        Options = options;
+    }
+
+    /// <summary>The fitted model (backbone, threshold, saliency).</summary>
+    public IAnomalyModel Model { get; }
+
+    /// <summary>The settings it was fitted with (a private copy; never changed).</summary>
+    internal FewShotAnomalyOptions Options { get; }
+
+    /// <summary>Always true: each output row depends on its own input row only.</summary>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>The input schema plus the added columns; throws when the image column is missing or of the wrong type.</summary>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return ScoringSchema.Create(inputSchema, Options).Output;
+    }
+
+    /// <summary>A lazy view of <paramref name="input"/> with the added columns; images are read when a cursor moves.</summary>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return new ScoredDataView(input, ScoringSchema.Create(input.Schema, Options), Model, Options);
+    }
+
+    /// <summary>A row-at-a-time mapper (used by prediction engines).</summary>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return new ScoringRowMapper(ScoringSchema.Create(inputSchema, Options), Model, Options);
+    }
+
+    /// <summary>
+    /// ML.NET's model files can only hold transformers that ML.NET itself can construct; this one refuses rather
+    /// than write a file that cannot be loaded.
+    /// </summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
+        $"{nameof(FewShotAnomalyTransformer)} cannot be saved with mlContext.Model.Save: ML.NET's model format cannot " +
+        "load third-party transformers. Use mlContext.Model.SaveWithFewShotAnomaly(model, inputSchema, path) and " +
+        "mlContext.Model.LoadWithFewShotAnomaly(path, out inputSchema) (namespace Microsoft.ML, package Fsac.MLNet).");
+
+    /// <summary>Disposes the model.</summary>
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,163 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace Fsac.MLNet.Pipeline;
+
+/// <summary>
+/// One zip archive holding a fitted pipeline: <c>manifest.json</c> lists the stages in order; a run of ML.NET
+/// transformers is one stage, written by ML.NET's own <c>Model.Save</c> as a nested model file (the first stage,
+/// possibly an empty chain, also carries the input schema); each FewShotAnomaly transformer is one stage with its
+/// options and backbone name in the manifest and its model written by <see cref="IAnomalyModel.Save"/>.
+/// </summary>
+internal static class PipelineArchive
+{
+    private const string Format = "Fsac.MLNet.FewShotAnomalyPipeline";
+    private const int Version = 1;
+    private const string ManifestEntry = "manifest.json";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <param name="Entry">The archive entry with the stage's content.</param>
+    /// <param name="BackboneName">A FewShotAnomaly stage's <see cref="IAnomalyModel.BackboneName"/>.</param>
+    /// <param name="Options">A FewShotAnomaly stage's options; null for an ML.NET stage.</param>
+    private sealed record Stage(string Entry, string? BackboneName = null, FewShotAnomalyOptions? Options = null);
+
+    private sealed record Manifest(string Format, int Version, List<Stage> Stages);
+
+    public static void Save(ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, Stream stream)
+    {
+        var stages = new List<Stage>();
+        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (group, i) in Split(Flatten(model)).Select((g, i) => (g, i)))
+            {
+                if (group is [FewShotAnomalyTransformer fewShot])
+                {
+                    var entry = $"stages/{i}-fewshot.bin";
+                    using (var content = zip.CreateEntry(entry, CompressionLevel.Optimal).Open()) fewShot.Model.Save(content);
+                    stages.Add(new Stage(entry, fewShot.Model.BackboneName, fewShot.Options));
+                }
+                else
+                {
+                    var entry = $"stages/{i}-mlnet.zip";
+                    using var buffer = new MemoryStream();
+                    catalog.Save(new TransformerChain<ITransformer>(group.ToArray()), i == 0 ? inputSchema : null, buffer);
+                    using (var content = zip.CreateEntry(entry, CompressionLevel.NoCompression).Open()) buffer.WriteTo(content);
+                    stages.Add(new Stage(entry));
+                }
+            }
+            using var manifest = zip.CreateEntry(ManifestEntry).Open();
+            JsonSerializer.Serialize(manifest, new Manifest(Format, Version, stages), Json);
+        }
+    }
+
+    public static TransformerChain<ITransformer> Load(ModelOperationsCatalog catalog, Stream stream,
+        IBackboneResolver? resolver, out DataViewSchema inputSchema)
+    {
+        using var zip = Open(stream);
+        var manifest = ReadManifest(zip);
+        var transformers = new List<ITransformer>();
+        DataViewSchema? schema = null;
+        try
+        {
+            foreach (var (stage, i) in manifest.Stages.Select((s, i) => (s, i)))
+            {
+                using var content = new MemoryStream();
+                using (var entry = (zip.GetEntry(stage.Entry) ?? throw NotAPipeline($"entry '{stage.Entry}' is missing")).Open())
+                    entry.CopyTo(content);
+                content.Position = 0;
+                if (stage.Options is null)
+                {
+                    transformers.AddRange(Flatten(catalog.Load(content, out var stageSchema)));
+                    if (i == 0) schema = stageSchema;
+                }
+                else
+                {
+                    transformers.Add(LoadFewShot(stage, stage.Options, content, resolver ?? BuiltInBackboneResolver.Instance));
+                }
+            }
+        }
+        catch
+        {
+            foreach (var loaded in transformers.OfType<FewShotAnomalyTransformer>()) loaded.Dispose();
+            throw;
+        }
+        inputSchema = schema ?? throw NotAPipeline("its first stage has no input schema");
+        return new TransformerChain<ITransformer>(transformers.ToArray());
+    }
+
+    private static FewShotAnomalyTransformer LoadFewShot(Stage stage, FewShotAnomalyOptions options, Stream content,
+        IBackboneResolver resolver)
+    {
+        IAnomalyModelTrainer trainer;
+        try
+        {
+            trainer = resolver.Resolve(options);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException(
+                $"The saved pipeline's FewShotAnomaly model was fitted on backbone '{stage.BackboneName}' " +
+                $"(configured as '{options.Backbone}'), which cannot be loaded here: {e.Message} " +
+                "Pass a backbone resolver that provides it to LoadWithFewShotAnomaly.", e);
+        }
+        var model = trainer.Load(content);
+        if (model.BackboneName == stage.BackboneName) return new FewShotAnomalyTransformer(model, options);
+        model.Dispose();
+        throw new InvalidOperationException(
+            $"The saved FewShotAnomaly model was fitted on backbone '{stage.BackboneName}', but the resolver loaded " +
+            $"it on '{model.BackboneName}': the backbone's weights differ from those the model was fitted on.");
+    }
+
+    /// <summary>The transformers of a model in order, nested chains opened.</summary>
+    private static IEnumerable<ITransformer> Flatten(ITransformer model) =>
+        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [model];
+
+    /// <summary>Runs of ML.NET transformers and single FewShotAnomaly transformers; the first is always a run (maybe empty).</summary>
+    private static List<List<ITransformer>> Split(IEnumerable<ITransformer> transformers)
+    {
+        var groups = new List<List<ITransformer>> { new() };
+        foreach (var transformer in transformers)
+        {
+            if (transformer is FewShotAnomalyTransformer) groups.Add([transformer]);
+            else if (groups[^1] is [FewShotAnomalyTransformer]) groups.Add([transformer]);
+            else groups[^1].Add(transformer);
+        }
+        return groups;
+    }
+
+    private static ZipArchive Open(Stream stream)
+    {
+        try
+        {
+            return new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw NotAPipeline(e.Message, e);
+        }
+    }
+
+    private static Manifest ReadManifest(ZipArchive zip)
+    {
+        var entry = zip.GetEntry(ManifestEntry)
+            ?? throw NotAPipeline("it has no manifest.json (files from mlContext.Model.Save load with mlContext.Model.Load)");
+        using var json = entry.Open();
+        var manifest = JsonSerializer.Deserialize<Manifest>(json, Json);
+        if (manifest is not { Format: Format, Stages.Count: > 0 })
+            throw NotAPipeline($"its manifest is not a {Format} manifest");
+        if (manifest.Version > Version)
+            throw NotAPipeline($"it was written by a newer Fsac.MLNet (format version {manifest.Version}; this one reads {Version})");
+        return manifest;
+    }
+
+    private static InvalidDataException NotAPipeline(string why, Exception? inner = null) =>
+        new($"Not a pipeline saved by SaveWithFewShotAnomaly: {why}.", inner);
+}
