@@ -109,7 +109,7 @@ public sealed class FewShotAnomalyOptions
     public float FixedThreshold { get; set; } = 0.5f;
 
     /// <summary>Numeric precision of the backbone.</summary>
-    public ClipPrecision Precision { get; set; } = ClipPrecision.Float32;
+    public EncoderPrecision Precision { get; set; } = EncoderPrecision.Float32;
 
     /// <summary>Images scored per model call when transforming (memory versus throughput).</summary>
     public int BatchSize { get; set; } = 16;
