@@ -11,5 +11,6 @@ app.Configure(config =>
     config.AddCommand<EmbedCommand>("embed").WithDescription("Write CLIP image and text features to a safetensors file.");
     config.AddCommand<DownloadCommand>("download").WithDescription("Download published CLIP weights (name:tag) into the cache.");
     config.AddCommand<VersionCommand>("version").WithDescription("Print the library and native runtime versions.");
+    config.AddCommand<SynthCommand>("synth").WithDescription("Write synthetic anomalies of an image, their masks and a grid.png to look at.");
 });
 return await app.RunAsync(args);

@@ -25,13 +25,19 @@ public interface IAnomalySynthesizer
 public sealed record SynthesisContext(IReadOnlyList<Image<Rgb24>> Sources, Image<L8>? Foreground = null);
 
 /// <summary>A synthetic anomaly: the image and a mask marking exactly the changed pixels (255 = changed).</summary>
-public sealed class SyntheticAnomaly(Image<Rgb24> image, Image<L8> mask) : IDisposable
+/// <param name="image">The anomalous image.</param>
+/// <param name="mask">255 where a pixel differs from the input, 0 elsewhere.</param>
+/// <param name="regions">The regions the synthesizer placed; null for none recorded.</param>
+public sealed class SyntheticAnomaly(Image<Rgb24> image, Image<L8> mask, IReadOnlyList<SynthesizedRegion>? regions = null) : IDisposable
 {
     /// <summary>The anomalous image, same size as the input.</summary>
     public Image<Rgb24> Image { get; } = image;
 
     /// <summary>255 where a pixel differs from the input, 0 elsewhere.</summary>
     public Image<L8> Mask { get; } = mask;
+
+    /// <summary>The regions placed (rectangles and where their patches came from), in placement order.</summary>
+    public IReadOnlyList<SynthesizedRegion> Regions { get; } = regions ?? [];
 
     /// <inheritdoc />
     public void Dispose()
