@@ -1,3 +1,4 @@
+using Fsac.MLNet.Imaging;
 using System.ComponentModel;
 using Fsac.MLNet.Synthesis;
 using SixLabors.ImageSharp;
@@ -60,13 +61,13 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var synthesizer = AnomalySynthesizers.Create(settings.Method!);
-        using var input = RgbImage.Load(settings.Input!);
+        using var input = ImageLoader.Default.Load(settings.Input!);
         var sources = new List<Image<Rgb24>>();
         var anomalies = new List<SyntheticAnomaly>();
         Image<L8>? foreground = null;
         try
         {
-            foreach (var path in settings.Sources) sources.Add(RgbImage.Load(path));
+            foreach (var path in settings.Sources) sources.Add(ImageLoader.Default.Load(path));
             if (settings.Foreground) foreground = ForegroundEstimator.Estimate(input);
             var synthesisContext = new SynthesisContext(sources, foreground);
             Directory.CreateDirectory(settings.Out!);

@@ -1,3 +1,4 @@
+using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Synthesis;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -68,7 +69,7 @@ public class ForegroundEstimatorTests
     [TestMethod]
     public void FindsTheCookieInARealPhoto()
     {
-        using var image = RgbImage.Load(SharedData.Path("data", "cookies", "normal", "normal-1.jpg"));
+        using var image = ImageLoader.Default.Load(SharedData.Path("data", "cookies", "normal", "normal-1.jpg"));
         using var mask = ForegroundEstimator.Estimate(image);
         var m = TestImages.Bytes(mask);
         int w = image.Width, h = image.Height;
