@@ -1,0 +1,53 @@
+using Fsac.MLNet.Classification;
+using Fsac.MLNet.Encoders;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fsac.MLNet.Baselines;
+
+/// <summary>
+/// Few-shot nearest-neighbour baseline: the anomaly score of an image is 1 − the largest cosine similarity between
+/// its feature and the normal shots' features (in [0, 2]). No training; works with any encoder.
+/// </summary>
+public sealed class KnnBaseline : IAnomalyClassifier
+{
+    private readonly IImageEncoder encoder;
+    private readonly Tensor normalizedShots;
+    private readonly int batchSize;
+
+    private KnnBaseline(IImageEncoder encoder, Tensor normalizedShots, int batchSize)
+    {
+        this.encoder = encoder;
+        this.normalizedShots = normalizedShots;
+        this.batchSize = batchSize;
+    }
+
+    /// <summary>Encodes the normal shots (the encoder is borrowed, not owned).</summary>
+    /// <exception cref="ArgumentException">No normal image was given.</exception>
+    public static KnnBaseline Fit(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, int batchSize = 16, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(normals);
+        if (normals.Count == 0) throw new ArgumentException("at least one normal image is required", nameof(normals));
+        using var scope = NewDisposeScope();
+        var features = encoder.EncodeImages(normals, batchSize, cancellationToken);
+        return new KnnBaseline(encoder, nn.functional.normalize(features, 2, 1).DetachFromDisposeScope(), batchSize);
+    }
+
+    /// <inheritdoc />
+    public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0) return [];
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var features = nn.functional.normalize(encoder.EncodeImages(images, batchSize, cancellationToken), 2, 1);
+        var nearest = features.matmul(normalizedShots.t()).amax([1]);
+        return nearest.neg().add(1.0).data<float>().ToArray();
+    }
+
+    /// <summary>Releases the cached shot features (not the encoder).</summary>
+    public void Dispose() => normalizedShots.Dispose();
+}

@@ -1,0 +1,61 @@
+using Fsac.MLNet.Classification;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Model;
+using Fsac.MLNet.Training;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fsac.MLNet.Baselines;
+
+/// <summary>
+/// Zero-shot CLIP-AC with the compositional prompt ensemble (§3.1, Fig. 2a): the score is the anomalous entry of
+/// softmax(cos(F, [T⁺; T⁻]) / τ), i.e. <see cref="AnomalyScorer.Score"/> on the raw image feature and raw anchors.
+/// No normal images, no training; needs an encoder with a text tower.
+/// </summary>
+public sealed class ZeroShotClassifier : IAnomalyClassifier
+{
+    private readonly IImageEncoder encoder;
+    private readonly Tensor anchors;
+    private readonly FsacOptions options;
+
+    private ZeroShotClassifier(IImageEncoder encoder, Tensor anchors, FsacOptions options)
+    {
+        this.encoder = encoder;
+        this.anchors = anchors;
+        this.options = options;
+    }
+
+    /// <summary>
+    /// Encodes the prompts of <see cref="FsacOptions.ClassName"/> (and the extra prompts) into T⁺/T⁻; τ is
+    /// <see cref="FsacOptions.ScoreTemperature"/>. The encoder is borrowed, not owned.
+    /// </summary>
+    /// <exception cref="ArgumentException">The encoder has no text tower (does not implement <see cref="ITextEncoder"/>).</exception>
+    public static ZeroShotClassifier Fit(IImageEncoder encoder, FsacOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (encoder is not ITextEncoder text)
+            throw new ArgumentException($"Zero-shot classification needs a text tower; encoder '{encoder.Name}' has none.", nameof(encoder));
+        var prompts = new PromptEnsemble(options.ClassName, options.ExtraNormalPrompts, options.ExtraAnomalousPrompts);
+        using var scope = NewDisposeScope();
+        var anchors = TextAnchors.FromPrompts(text, prompts, options.NormalizePromptsBeforeAveraging);
+        return new ZeroShotClassifier(encoder, anchors.DetachFromDisposeScope(), options);
+    }
+
+    /// <inheritdoc />
+    public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0) return [];
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var features = encoder.EncodeImages(images, options.InferenceBatchSize, cancellationToken);
+        return AnomalyScorer.Score(features, anchors, options.ScoreTemperature).data<float>().ToArray();
+    }
+
+    /// <summary>Releases the anchors (not the encoder).</summary>
+    public void Dispose() => anchors.Dispose();
+}

@@ -1,0 +1,237 @@
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.IO;
+using Fsac.MLNet.Model;
+using Fsac.MLNet.Synthesis;
+using Fsac.MLNet.Training;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fsac.MLNet.Classification;
+
+/// <summary>
+/// A fitted CLIP-FSAC classifier: a frozen encoder, a trained <see cref="FsacHead"/>, its adapted anchors
+/// [AT⁺; AT⁻] (computed once after training, never re-adapted per batch) and a decision threshold chosen without
+/// real anomalies (<see cref="ThresholdSelector"/>). The encoder is borrowed, not owned: dispose it separately.
+/// </summary>
+public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
+{
+    private const string AnchorsKey = "anchors";
+
+    private readonly IImageEncoder encoder;
+    private readonly FsacHead head;
+    private readonly Tensor anchors;
+    private readonly Tensor psi;
+
+    private FewShotAnomalyClassifier(IImageEncoder encoder, FsacHead head, Tensor anchors, FsacOptions options,
+        float threshold, TrainingHistory history, string synthesizerName)
+    {
+        this.encoder = encoder;
+        this.head = head;
+        using (var detached = anchors.detach())
+            this.anchors = detached.clone().DetachFromDisposeScope();
+        psi = AdaptAnchors(head, this.anchors).DetachFromDisposeScope();
+        Options = options;
+        Threshold = threshold;
+        History = history;
+        SynthesizerName = synthesizerName;
+    }
+
+    /// <summary>The options of the fit.</summary>
+    public FsacOptions Options { get; }
+
+    /// <summary>Decision threshold: an image whose score is at least this is predicted anomalous.</summary>
+    public float Threshold { get; }
+
+    /// <summary>The training losses of the fit, per stage and epoch.</summary>
+    public TrainingHistory History { get; }
+
+    /// <summary>Name of the anomaly synthesizer used in the fit.</summary>
+    public string SynthesizerName { get; }
+
+    /// <summary>The encoder the model runs on.</summary>
+    public IImageEncoder Encoder => encoder;
+
+    /// <summary>
+    /// Fits CLIP-FSAC on <paramref name="normals"/>: encodes the shots and a pool of synthetic anomalies once, trains
+    /// the head on the cached features (<see cref="FsacTrainer"/>), then chooses the threshold. Deterministic: the
+    /// same inputs and <see cref="FsacOptions.Seed"/> give the same model bit for bit on one machine.
+    /// </summary>
+    /// <param name="encoder">The frozen backbone; with a text tower (<see cref="ITextEncoder"/>) the anchors come from the prompt ensemble, otherwise from prototypes.</param>
+    /// <param name="normals">The k normal shots, of any size.</param>
+    /// <param name="options">Fit options, e.g. <see cref="FsacPreset.MVTec"/>.</param>
+    /// <param name="synthesizer">Makes the synthetic anomalies (normally the one named by <see cref="FsacOptions.SynthesisMethod"/>).</param>
+    /// <param name="progress">Receives one report per training epoch.</param>
+    /// <param name="cancellationToken">Cancels the fit between batches and epochs.</param>
+    /// <exception cref="ArgumentException">No normal image (or a null one) was given, or an option is out of range.</exception>
+    public static FewShotAnomalyClassifier Fit(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
+        IAnomalySynthesizer synthesizer, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(normals);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(synthesizer);
+        if (normals.Count == 0) throw new ArgumentException("at least one normal image is required", nameof(normals));
+        if (normals.Any(n => n is null)) throw new ArgumentException("a normal image is null", nameof(normals));
+        options.Validate();
+
+        var seeds = new Random(options.Seed);
+        var synthesisRandom = new Random(seeds.Next());
+        var samplingRandom = new Random(seeds.Next());
+        var calibrationRandom = new Random(seeds.Next());
+
+        using var cache = FeatureCache.Build(encoder, normals, synthesizer, options, synthesisRandom, cancellationToken);
+        var head = new FsacHead(encoder.FeatureDim, options);
+        try
+        {
+            var history = new FsacTrainer(options).Train(head, cache, samplingRandom, progress, cancellationToken);
+            float threshold;
+            using (var psi = AdaptAnchors(head, cache.Anchors))
+                threshold = ThresholdSelector.Calibrate(head, psi, encoder, normals, synthesizer, options, calibrationRandom, cancellationToken);
+            return new FewShotAnomalyClassifier(encoder, head, cache.Anchors, options, threshold, history, synthesizer.Name);
+        }
+        catch
+        {
+            head.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Fits with the synthesizer that <paramref name="synthesizerFactory"/> returns for
+    /// <see cref="FsacOptions.SynthesisMethod"/>; see the other overload.
+    /// </summary>
+    public static FewShotAnomalyClassifier Fit(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
+        Func<string, IAnomalySynthesizer> synthesizerFactory, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(synthesizerFactory);
+        return Fit(encoder, normals, options, synthesizerFactory(options.SynthesisMethod), progress, cancellationToken);
+    }
+
+    /// <summary>Anomaly scores AS in [0, 1] (Eq. 12), batched internally, without gradients.</summary>
+    public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0) return [];
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var features = encoder.EncodeImages(images, Options.InferenceBatchSize, cancellationToken);
+        return head.Score(features, psi, Options.ScoreTemperature).data<float>().ToArray();
+    }
+
+    /// <summary>True for each image whose score is at least <see cref="Threshold"/>.</summary>
+    public bool[] Predict(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
+        => [.. Score(images, cancellationToken).Select(s => s >= Threshold)];
+
+    /// <summary>
+    /// The saliency map of §3.5: |∂AS/∂x| over the preprocessed input, averaged over the colour channels and
+    /// resized bilinearly to the image's size. Returned as <c>[height, width]</c>, non-negative. When the encoder
+    /// centre-crops, the map covers the crop stretched over the whole image.
+    /// </summary>
+    public float[,] Saliency(Image<Rgb24> image)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var scope = NewDisposeScope();
+        using var gradients = enable_grad();
+        var pixels = encoder.Preprocess([image]).detach().requires_grad_(true);
+        var score = head.Score(encoder.EncodeImage(pixels), psi, Options.ScoreTemperature).sum();
+        var gradient = autograd.grad([score], [pixels])[0];
+        var map = gradient.abs().mean([1], keepdim: true);
+        var resized = nn.functional.interpolate(map, [image.Height, image.Width], mode: InterpolationMode.Bilinear, align_corners: false);
+        var values = resized.reshape(image.Height, image.Width).data<float>().ToArray();
+        var result = new float[image.Height, image.Width];
+        Buffer.BlockCopy(values, 0, result, 0, values.Length * sizeof(float));
+        return result;
+    }
+
+    /// <summary>
+    /// Saves the model: a zip archive with <c>manifest.json</c> (format version, encoder name, feature width,
+    /// threshold, synthesizer, options, losses) and <c>head.safetensors</c> (head weights and raw anchors T±).
+    /// </summary>
+    public void Save(Stream output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var tensors = new Dictionary<string, Tensor>(head.state_dict()) { [AnchorsKey] = anchors };
+        var manifest = new FsacManifest(FsacModelFile.FormatName, FsacModelFile.Version, encoder.Name, encoder.FeatureDim,
+            Threshold, SynthesizerName, Options, History);
+        FsacModelFile.Write(output, manifest, tensors);
+    }
+
+    /// <summary>Saves the model to a file (see <see cref="Save(Stream)"/>).</summary>
+    public void Save(string path)
+    {
+        using var file = File.Create(path);
+        Save(file);
+    }
+
+    /// <summary>Loads a model saved by <see cref="Save(Stream)"/> to run on <paramref name="encoder"/>.</summary>
+    /// <exception cref="IncompatibleModelException">The model was fitted with another encoder or feature width.</exception>
+    /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown version.</exception>
+    public static FewShotAnomalyClassifier Load(Stream input, IImageEncoder encoder) => Load(input, encoder, "model stream");
+
+    /// <summary>Loads a model saved by <see cref="Save(string)"/> (see <see cref="Load(Stream, IImageEncoder)"/>).</summary>
+    public static FewShotAnomalyClassifier Load(string path, IImageEncoder encoder)
+    {
+        using var file = File.OpenRead(path);
+        return Load(file, encoder, path);
+    }
+
+    /// <summary>Releases the head and its tensors (not the encoder).</summary>
+    public void Dispose()
+    {
+        head.Dispose();
+        anchors.Dispose();
+        psi.Dispose();
+    }
+
+    private static FewShotAnomalyClassifier Load(Stream input, IImageEncoder encoder, string source)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(encoder);
+        var (manifest, data) = FsacModelFile.Read(input, source);
+        if (manifest.Encoder != encoder.Name)
+            throw new IncompatibleModelException(manifest.Encoder, encoder.Name, "the encoder names differ.");
+        if (manifest.FeatureDim != encoder.FeatureDim)
+            throw new IncompatibleModelException(manifest.Encoder, encoder.Name, $"the model expects {manifest.FeatureDim}-d features but the encoder gives {encoder.FeatureDim}-d ones.");
+
+        var head = new FsacHead(encoder.FeatureDim, manifest.Options);
+        try
+        {
+            using var scope = NewDisposeScope();
+            var expected = head.state_dict();
+            CheckTensor(data, AnchorsKey, [2, encoder.FeatureDim], source);
+            foreach (var (name, parameter) in expected) CheckTensor(data, name, parameter.shape, source);
+            var unknown = data.Keys.Except(expected.Keys).Where(k => k != AnchorsKey).ToList();
+            if (unknown.Count > 0)
+                throw new CheckpointFormatException(source, $"unexpected tensors in the weights: {string.Join(", ", unknown)}.");
+            var loaded = expected.Keys.ToDictionary(k => k, k => data[k].ToTensor());
+            using (no_grad())
+                head.load_state_dict(loaded);
+            foreach (var p in head.parameters()) p.requires_grad = false;
+            return new FewShotAnomalyClassifier(encoder, head, data[AnchorsKey].ToTensor(), manifest.Options,
+                manifest.Threshold, manifest.History, manifest.Synthesizer);
+        }
+        catch
+        {
+            head.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The adapted anchors ψ = [AT⁺; AT⁻] of a trained head, computed once without gradients.</summary>
+    private static Tensor AdaptAnchors(FsacHead head, Tensor anchors)
+    {
+        using var noGrad = no_grad();
+        return head.AdaptText(anchors);
+    }
+
+    private static void CheckTensor(Dictionary<string, TensorData> data, string name, long[] shape, string source)
+    {
+        if (!data.TryGetValue(name, out var t))
+            throw new CheckpointFormatException(source, $"the weights lack tensor '{name}'.");
+        if (t.DType != ScalarType.Float32 || !t.Shape.SequenceEqual(shape))
+            throw new CheckpointFormatException(source, $"tensor '{name}' is {t.DType} [{string.Join(", ", t.Shape)}] but the head needs Float32 [{string.Join(", ", shape)}].");
+    }
+}

@@ -1,0 +1,17 @@
+using Fsac.MLNet.Encoders;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
+
+namespace Fsac.MLNet.Tests.TestDoubles;
+
+/// <summary>The <see cref="TinyEncoder"/>'s image tower alone: a backbone without a text tower (like ResNet18).</summary>
+public sealed class ImageOnlyEncoder(TinyEncoder inner) : IImageEncoder
+{
+    public string Name => "image-only-" + inner.Name;
+    public int FeatureDim => inner.FeatureDim;
+    public int ImageSize => inner.ImageSize;
+    public torch.Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images) => inner.Preprocess(images);
+    public torch.Tensor EncodeImage(torch.Tensor pixels) => inner.EncodeImage(pixels);
+    public void Dispose() => inner.Dispose();
+}
