@@ -12,11 +12,13 @@ public sealed class BuiltInBackboneResolver : IBackboneResolver
     private BuiltInBackboneResolver() { }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Knows <c>resnet18</c> (offline ImageNet ResNet18), OpenCLIP model folders and published <c>name:tag</c> weights
+    /// (see <see cref="Encoders.Backbones"/>). The backbone itself is created when the trainer fits or loads.
+    /// </remarks>
     public IAnomalyModelTrainer Resolve(FewShotAnomalyOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        throw new InvalidOperationException(
-            $"The backbone '{options.Backbone}' is not available: this build of Fsac.MLNet has no encoder for it. " +
-            $"Set {nameof(FewShotAnomalyOptions)}.{nameof(FewShotAnomalyOptions.BackboneResolver)} to a resolver that provides it.");
+        return new FsacModelTrainer(options);
     }
 }

@@ -1,3 +1,4 @@
+using Fsac.MLNet.Model;
 using Fsac.MLNet;
 using Fsac.MLNet.Pipeline;
 
@@ -41,7 +42,7 @@ public static class FewShotAnomalyCatalog
             PredictedLabelColumnName = predictedLabelColumnName,
             ProbabilityColumnName = probabilityColumnName,
             LabelColumnName = labelColumnName,
-            ClassName = className,
+            Method = FsacPreset.MVTec with { ClassName = className },
             Backbone = backbone,
             Shots = shots,
             Seed = seed,

@@ -38,10 +38,13 @@ public sealed class FewShotAnomalyEstimator : IEstimator<FewShotAnomalyTransform
 
         var host = _env.Register(nameof(FewShotAnomalyEstimator), _options.Seed);
         using var channel = host.Start("Fit");
-        var trainer = (_options.BackboneResolver ?? BuiltInBackboneResolver.Instance).Resolve(_options.Copy());
         var shots = ShotSampler.Sample(input, image, kind, label, _options, host.Rand, channel, cancellationToken);
         try
         {
+            // The fit's own seed: the given one, else the next draw from the MLContext-derived random source.
+            var fitOptions = _options.Copy();
+            fitOptions.Method = fitOptions.Method with { Seed = _options.Seed ?? host.Rand.Next() };
+            var trainer = (_options.BackboneResolver ?? BuiltInBackboneResolver.Instance).Resolve(fitOptions);
             var model = trainer.Fit(shots, channel, cancellationToken);
             channel.Info(MessageSensitivity.None, $"FewShotAnomaly: fitted on backbone '{model.BackboneName}', threshold {model.Threshold}.");
             return new FewShotAnomalyTransformer(model, _options);

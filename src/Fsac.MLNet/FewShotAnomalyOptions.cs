@@ -1,12 +1,12 @@
 using System.Text.Json.Serialization;
-using Fsac.MLNet.Clip;
+using Fsac.MLNet.Model;
 
 namespace Fsac.MLNet;
 
 /// <summary>
 /// Everything <c>mlContext.Transforms.FewShotAnomaly(options)</c> can be told. The defaults reproduce the
-/// CLIP-FSAC paper's settings (4 shots, 100 epochs per stage, learning rates 5e-4 / 1e-4, α₁ = α₂ = 1,
-/// β₁ = 0.1, β₂ = 0.9, τ = 0.07, Gaussian-noise synthesis with a pool of 8, float32).
+/// CLIP-FSAC paper's settings: 4 shots and <see cref="FsacPreset.MVTec"/> (100 epochs per stage, learning rates
+/// 5e-4 / 1e-4, α₁ = α₂ = 1, β₁ = 0.1, β₂ = 0.9, τ = 0.07, Gaussian-noise synthesis), float32.
 /// </summary>
 public sealed class FewShotAnomalyOptions
 {
@@ -44,9 +44,6 @@ public sealed class FewShotAnomalyOptions
     /// <summary>Height of the anomaly map; see <see cref="AnomalyMapWidth"/>.</summary>
     public int AnomalyMapHeight { get; set; }
 
-    /// <summary>Object name used in the text prompts ("a photo of a flawless {class}").</summary>
-    public string ClassName { get; set; } = "object";
-
     /// <summary>Frozen backbone: <c>resnet18</c> (built in, offline), a CLIP model folder or a <c>name:tag</c>.</summary>
     public string Backbone { get; set; } = "resnet18";
 
@@ -66,47 +63,12 @@ public sealed class FewShotAnomalyOptions
     /// </summary>
     public int? Seed { get; set; }
 
-    /// <summary>Benchmark settings to start from.</summary>
-    public FewShotAnomalyPreset Preset { get; set; } = FewShotAnomalyPreset.MVTec;
-
-    /// <summary>Anomaly synthesis method (<c>gaussian</c>, <c>uniform</c>, <c>nsa</c>, <c>cutpaste</c>).</summary>
-    public string SynthesisMethod { get; set; } = "gaussian";
-
-    /// <summary>Synthetic anomalies made per normal shot.</summary>
-    public int SynthesisPoolSize { get; set; } = 8;
-
-    /// <summary>Which adapters are trained.</summary>
-    public FewShotTrainingMode TrainingMode { get; set; } = FewShotTrainingMode.TwoStage;
-
-    /// <summary>Training epochs of each stage.</summary>
-    public int EpochsPerStage { get; set; } = 100;
-
-    /// <summary>Learning rate of the image adapter (stage 1).</summary>
-    public double ImageLearningRate { get; set; } = 5e-4;
-
-    /// <summary>Learning rate of the text adapter (stage 2).</summary>
-    public double TextLearningRate { get; set; } = 1e-4;
-
-    /// <summary>The paper's α₁.</summary>
-    public double Alpha1 { get; set; } = 1.0;
-
-    /// <summary>The paper's α₂.</summary>
-    public double Alpha2 { get; set; } = 1.0;
-
-    /// <summary>The paper's β₁.</summary>
-    public double Beta1 { get; set; } = 0.1;
-
-    /// <summary>The paper's β₂.</summary>
-    public double Beta2 { get; set; } = 0.9;
-
-    /// <summary>Softmax temperature τ of the image–text similarities.</summary>
-    public double Temperature { get; set; } = 0.07;
-
-    /// <summary>How the decision threshold is chosen.</summary>
-    public AnomalyThresholdPolicy ThresholdPolicy { get; set; } = AnomalyThresholdPolicy.Fixed;
-
-    /// <summary>Threshold used by <see cref="AnomalyThresholdPolicy.Fixed"/>.</summary>
-    public float FixedThreshold { get; set; } = 0.5f;
+    /// <summary>
+    /// The CLIP-FSAC settings: prompts (<see cref="FsacOptions.ClassName"/>), α/β, training mode, epochs, learning
+    /// rates, temperatures, synthesis method and pool size. <see cref="FsacPreset.MVTec"/> by default;
+    /// <see cref="FsacPreset.VisA"/> is the paper's other setting. Its seed is replaced by <see cref="Seed"/> at fit time.
+    /// </summary>
+    public FsacOptions Method { get; set; } = FsacPreset.MVTec;
 
     /// <summary>Numeric precision of the backbone.</summary>
     public EncoderPrecision Precision { get; set; } = EncoderPrecision.Float32;
@@ -129,6 +91,8 @@ public sealed class FewShotAnomalyOptions
         string[] outputs = [ScoreColumnName, PredictedLabelColumnName, ProbabilityColumnName, .. AnomalyMapColumnName is { } map ? [map] : Array.Empty<string>()];
         if (outputs.Distinct().Count() != outputs.Length)
             throw new ArgumentException($"The output column names must differ: {string.Join(", ", outputs)}.");
+        ArgumentNullException.ThrowIfNull(Method, nameof(Method));
+        Method.Validate();
         if (Shots < 1) throw new ArgumentOutOfRangeException(nameof(Shots), Shots, "At least one shot is needed.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be at least 1.");
         if (AnomalyMapWidth < 0 || AnomalyMapHeight < 0 || (AnomalyMapWidth == 0) != (AnomalyMapHeight == 0))

@@ -1,3 +1,4 @@
+using Fsac.MLNet.Classification;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -5,18 +6,16 @@ namespace Fsac.MLNet;
 
 /// <summary>
 /// A fitted few-shot anomaly classifier: scores images in [0, 1] (higher = more anomalous) and decides
-/// with a threshold chosen at fit time. The ML.NET transformer wraps one of these.
+/// with a threshold chosen at fit time (scores come from <see cref="IAnomalyClassifier.Score"/>, each depending
+/// only on its own image, thread-safe). The ML.NET transformer wraps one of these.
 /// </summary>
-public interface IAnomalyModel : IDisposable
+public interface IAnomalyModel : IAnomalyClassifier
 {
     /// <summary>Identity of the frozen backbone the model was fitted on (name and weights checksum).</summary>
     string BackboneName { get; }
 
-    /// <summary>Decision threshold on <see cref="Score"/>: a score at or above it is predicted anomalous.</summary>
+    /// <summary>Decision threshold on <see cref="IAnomalyClassifier.Score"/>: a score at or above it is predicted anomalous.</summary>
     float Threshold { get; }
-
-    /// <summary>Anomaly scores of a batch; each depends only on its own image. Thread-safe.</summary>
-    float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Saliency map of one image (|∂score/∂pixel| averaged over channels), row-major with the image's own

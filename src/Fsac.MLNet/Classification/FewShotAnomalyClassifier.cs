@@ -15,7 +15,7 @@ namespace Fsac.MLNet.Classification;
 /// [AT⁺; AT⁻] (computed once after training, never re-adapted per batch) and a decision threshold chosen without
 /// real anomalies (<see cref="ThresholdSelector"/>). The encoder is borrowed, not owned: dispose it separately.
 /// </summary>
-public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
+public sealed class FewShotAnomalyClassifier : IAnomalyModel
 {
     private const string AnchorsKey = "anchors";
 
@@ -52,6 +52,18 @@ public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
 
     /// <summary>The encoder the model runs on.</summary>
     public IImageEncoder Encoder => encoder;
+
+    /// <inheritdoc />
+    public string BackboneName => encoder.Name;
+
+    private bool ownsEncoder;
+
+    /// <summary>Makes <see cref="Dispose"/> dispose the encoder too (for models that hold their own backbone).</summary>
+    public FewShotAnomalyClassifier OwnEncoder()
+    {
+        ownsEncoder = true;
+        return this;
+    }
 
     /// <summary>
     /// Fits CLIP-FSAC on <paramref name="normals"/>: encodes the shots and a pool of synthetic anomalies once, trains
@@ -127,12 +139,13 @@ public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
 
     /// <summary>
     /// The saliency map of §3.5: |∂AS/∂x| over the preprocessed input, averaged over the colour channels and
-    /// resized bilinearly to the image's size. Returned as <c>[height, width]</c>, non-negative. When the encoder
-    /// centre-crops, the map covers the crop stretched over the whole image.
+    /// resized bilinearly to the image's size. Returned row-major (<c>[y * width + x]</c>), non-negative. When the
+    /// encoder centre-crops, the map covers the crop stretched over the whole image.
     /// </summary>
-    public float[,] Saliency(Image<Rgb24> image)
+    public float[] Saliency(Image<Rgb24> image, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
+        cancellationToken.ThrowIfCancellationRequested();
         using var scope = NewDisposeScope();
         using var gradients = enable_grad();
         var pixels = encoder.Preprocess([image]).detach().requires_grad_(true);
@@ -140,10 +153,7 @@ public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
         var gradient = autograd.grad([score], [pixels])[0];
         var map = gradient.abs().mean([1], keepdim: true);
         var resized = nn.functional.interpolate(map, [image.Height, image.Width], mode: InterpolationMode.Bilinear, align_corners: false);
-        var values = resized.reshape(image.Height, image.Width).data<float>().ToArray();
-        var result = new float[image.Height, image.Width];
-        Buffer.BlockCopy(values, 0, result, 0, values.Length * sizeof(float));
-        return result;
+        return resized.reshape(-1).data<float>().ToArray();
     }
 
     /// <summary>
@@ -178,9 +188,10 @@ public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
         return Load(file, encoder, path);
     }
 
-    /// <summary>Releases the head and its tensors (not the encoder).</summary>
+    /// <summary>Releases the head and its tensors, and the encoder after <see cref="OwnEncoder"/>.</summary>
     public void Dispose()
     {
+        if (ownsEncoder) encoder.Dispose();
         head.Dispose();
         anchors.Dispose();
         psi.Dispose();

@@ -30,7 +30,10 @@ public sealed class ScoredDataViewMetrics
     /// <summary>The best F1 over all thresholds on the score.</summary>
     public double F1Max { get; }
 
-    /// <summary>The score threshold reaching <see cref="F1Max"/>: rows scoring at or above it are predicted positive.</summary>
+    /// <summary>
+    /// A score threshold reaching <see cref="F1Max"/> (rows scoring at or above it are predicted positive): midway
+    /// between the lowest score predicted positive and the next lower score.
+    /// </summary>
     public float F1MaxThreshold { get; }
 
     /// <summary>Rows with label true (anomalous).</summary>
@@ -72,7 +75,9 @@ public sealed class ScoredDataViewMetrics
         if (positives == 0 || negatives == 0)
             throw new InvalidOperationException(
                 $"The metrics need both anomalous and normal rows; column '{labelColumnName}' has {positives} true and {negatives} false.");
-        return new ScoredDataViewMetrics(positives, negatives, RankCurves.Compute(scores.ToArray(), labels.ToArray()));
+        var (f1, threshold) = Metrics.BestF1(scores, labels);
+        return new ScoredDataViewMetrics(positives, negatives,
+            (Metrics.Auroc(scores, labels), Metrics.AveragePrecision(scores, labels), f1, threshold));
     }
 
     private static DataViewSchema.Column Require(DataViewSchema schema, string name, DataViewType type, string role)

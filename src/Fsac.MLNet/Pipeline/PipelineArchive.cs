@@ -96,10 +96,10 @@ internal static class PipelineArchive
     private static FewShotAnomalyTransformer LoadFewShot(Stage stage, FewShotAnomalyOptions options, Stream content,
         IBackboneResolver resolver)
     {
-        IAnomalyModelTrainer trainer;
+        IAnomalyModel model;
         try
         {
-            trainer = resolver.Resolve(options);
+            model = resolver.Resolve(options).Load(content);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -108,7 +108,6 @@ internal static class PipelineArchive
                 $"(configured as '{options.Backbone}'), which cannot be loaded here: {e.Message} " +
                 "Pass a backbone resolver that provides it to LoadWithFewShotAnomaly.", e);
         }
-        var model = trainer.Load(content);
         if (model.BackboneName == stage.BackboneName) return new FewShotAnomalyTransformer(model, options);
         model.Dispose();
         throw new InvalidOperationException(

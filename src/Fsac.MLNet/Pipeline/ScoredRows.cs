@@ -6,7 +6,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Fsac.MLNet.Pipeline;
 
 /// <summary>
-/// The output values of a batch of rows, computed with one <see cref="IAnomalyModel.Score"/> call:
+/// The output values of a batch of rows, computed with one <see cref="Classification.IAnomalyClassifier.Score"/> call:
 /// the decision margin, the decision, the anomaly score in [0, 1] and, when asked for, the saliency map.
 /// </summary>
 internal sealed class ScoredRows

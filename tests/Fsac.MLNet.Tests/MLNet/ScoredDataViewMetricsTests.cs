@@ -43,12 +43,13 @@ public class ScoredDataViewMetricsTests
         // AUROC: of the 4 (anomalous, normal) pairs only (0.7, 0.8) is misordered: 3/4.
         // AP: recall 1/2 at precision 1, recall 1 at precision 2/3: (1 + 2/3) / 2 = 5/6.
         // F1 at threshold 0.9: P=1, R=1/2 -> 2/3; at 0.7: P=2/3, R=1 -> 4/5 (best); at 0.1: P=1/2, R=1 -> 2/3.
+        // The best cut lies between 0.7 and the next lower score 0.1; the threshold reported is their midpoint, 0.4.
         var metrics = ScoredDataViewMetrics.Compute(View(new MLContext(1), [(true, 0.9f), (false, 0.8f), (true, 0.7f), (false, 0.1f)]));
 
         Assert.AreEqual(0.75, metrics.AreaUnderRocCurve, 1e-12);
         Assert.AreEqual(5.0 / 6, metrics.AreaUnderPrecisionRecallCurve, 1e-12);
         Assert.AreEqual(0.8, metrics.F1Max, 1e-12);
-        Assert.AreEqual(0.7f, metrics.F1MaxThreshold);
+        Assert.AreEqual(0.4f, metrics.F1MaxThreshold, 1e-6f);
         Assert.AreEqual(2, metrics.PositiveCount);
         Assert.AreEqual(2, metrics.NegativeCount);
     }
