@@ -117,7 +117,8 @@ internal static class FsacModelFile
         {
             throw new CheckpointFormatException(source, $"its manifest is not valid: {e.Message}", e);
         }
-        if (manifest is null || manifest.Format != FormatName || manifest.Options is null || manifest.History is null
+        if (manifest is null || manifest.Format != FormatName || manifest.Options is null
+            || manifest.History?.Stages is null || manifest.History.Stages.Any(s => s?.Losses is null)
             || string.IsNullOrEmpty(manifest.Encoder) || manifest.Synthesizer is null)
             throw new CheckpointFormatException(source, "its manifest is incomplete or not a CLIP-FSAC manifest.");
         if (manifest.FormatVersion != Version)
