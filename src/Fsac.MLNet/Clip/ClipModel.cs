@@ -60,14 +60,19 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
     public Tensor EncodeImage(Tensor pixels) => visual.forward(pixels);
 
     /// <summary>Text features <c>[M, E]</c> (float32, unnormalised) of token ids <c>[M, context]</c> (int64).</summary>
+    /// <remarks>
+    /// The mask is causal and the feature is read at the end-of-text token, so positions after the longest text's
+    /// end-of-text token cannot change the result; they are not computed (prompts are far shorter than 77 tokens).
+    /// </remarks>
     public Tensor EncodeText(Tensor tokens)
     {
         using var scope = NewDisposeScope();
-        var x = token_embedding.forward(tokens) + positional_embedding;
-        x = transformer.forward(x);
-        x = ln_final.forward(x);
         // Pool at the end-of-text token: it has the largest id in CLIP's vocabulary.
         var eot = tokens.argmax(-1);
+        long used = eot.max().item<long>() + 1;
+        var x = token_embedding.forward(tokens.narrow(1, 0, used)) + positional_embedding.narrow(0, 0, used);
+        x = transformer.forward(x);
+        x = ln_final.forward(x);
         var pooled = x[arange(x.shape[0]), eot];
         return pooled.matmul(text_projection).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
     }
