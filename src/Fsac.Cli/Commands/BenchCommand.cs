@@ -1,7 +1,14 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using Fsac.MLNet;
+using Fsac.MLNet.Classification;
 using Fsac.MLNet.Clip;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Imaging;
+using Fsac.MLNet.Model;
+using Fsac.MLNet.Synthesis;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using TorchSharp;
@@ -10,8 +17,9 @@ using static TorchSharp.torch;
 namespace Fsac.Cli.Commands;
 
 /// <summary>
-/// <c>fsac bench</c>: throughput of the encoders beside the machine's matmul peak, measured in the same run,
-/// and the process's peak resident memory. Weights are random: speed does not depend on their values.
+/// <c>fsac bench</c>: encoder throughput beside the machine's matmul peak measured in the same run, CLIP-FSAC fit
+/// time (encoding included) and scoring cost, and the process's peak resident memory. CLIP weights are random:
+/// speed does not depend on their values.
 /// </summary>
 public sealed class BenchCommand : Command<BenchCommand.Settings>
 {
@@ -22,55 +30,141 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         public string Model { get; init; } = "ViT-B-16-plus-240";
 
         [CommandOption("--batch <SIZES>")]
-        [Description("Comma-separated batch sizes (default 1,8).")]
+        [Description("Comma-separated batch sizes for the encoders (default 1,8).")]
         public string Batches { get; init; } = "1,8";
+
+        [CommandOption("--shots <K>")]
+        [Description("Comma-separated shot counts for the fit benchmark (default 1,2,4); empty to skip it.")]
+        public string Shots { get; init; } = "1,2,4";
+
+        [CommandOption("--vocab <FILE>")]
+        [Description("CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) for the CLIP fit; default: the download cache. Without one the CLIP fit is skipped.")]
+        public string? Vocabulary { get; init; }
 
         [CommandOption("--threads <N>")]
         [Description("libtorch intra-op threads (default: all cores).")]
         public int? Threads { get; init; }
 
         [CommandOption("--seconds <S>")]
-        [Description("Minimum measuring time per case (default 5).")]
+        [Description("Minimum measuring time per throughput case (default 5).")]
         public double Seconds { get; init; } = 5;
+
+        [CommandOption("-v|--verbose")]
+        [Description("Print stack traces on errors.")]
+        public bool Verbose { get; init; }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken ct)
     {
         if (settings.Threads is int t) torch.set_num_threads(t);
-        var batches = settings.Batches.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
-        var table = new Table().AddColumns("case", "dtype", "batch", "result");
-        AnsiConsole.MarkupLine($"threads: {torch.get_num_threads()}, model: {settings.Model}");
+        var batches = ParseList(settings.Batches);
+        var shots = ParseList(settings.Shots);
+        var table = new Table().AddColumns("case", "precision", "batch / shots", "result");
+        AnsiConsole.MarkupLine($"libtorch threads: {torch.get_num_threads()}");
 
         foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
-        {
-            var gflops = MatmulGflops(dtype, settings.Seconds, ct);
-            table.AddRow("matmul 2048x2048", dtype.ToString(), "-", $"{gflops:F1} GFLOP/s");
-        }
+            table.AddRow("matmul 2048x2048", dtype.ToString(), "-", $"{MatmulGflops(dtype, settings.Seconds, ct):F1} GFLOP/s");
 
         var config = ClipConfig.FromName(settings.Model);
-        double flopsPerImage = VisionFlops(config.Vision, config.EmbedDim);
+        double vitFlops = VisionFlops(config.Vision, config.EmbedDim);
         foreach (var precision in new[] { EncoderPrecision.Float32, EncoderPrecision.BFloat16 })
         {
-            using var model = new ClipModel(config);
-            Randomize(model);
-            model.ToPrecision(precision);
+            using var model = RandomClip(config, precision);
             foreach (var batch in batches)
             {
-                var perSecond = ImagesPerSecond(model, batch, config.Vision.ImageSize, settings.Seconds, ct);
+                var perSecond = ImagesPerSecond(model.EncodeImage, batch, config.Vision.ImageSize, settings.Seconds, ct);
                 table.AddRow($"{settings.Model} image encoder", precision.ToString(), batch.ToString(),
-                    $"{perSecond:F2} images/s ({perSecond * flopsPerImage / 1e9:F1} GFLOP/s)");
+                    $"{perSecond:F2} images/s ({perSecond * vitFlops / 1e9:F1} GFLOP/s)");
+            }
+            using var resnet = ResNet18Encoder.LoadDefault(precision);
+            foreach (var batch in batches)
+            {
+                var perSecond = ImagesPerSecond(resnet.EncodeImage, batch, resnet.ImageSize, settings.Seconds, ct);
+                table.AddRow("ResNet18 (ImageNet) encoder", precision.ToString(), batch.ToString(), $"{perSecond:F2} images/s");
             }
         }
+
+        if (shots.Length > 0)
+        {
+            using (var resnet = ResNet18Encoder.LoadDefault())
+                FitRows(table, "ResNet18", resnet, shots, ct);
+            var vocabulary = settings.Vocabulary ?? ClipPretrained.VocabularyCachePath();
+            if (File.Exists(vocabulary))
+            {
+                using var clip = new ClipEncoder(RandomClip(config, EncoderPrecision.Float32), ClipTokenizer.FromBpeGz(vocabulary),
+                    PreprocessConfig.Square(config.Vision.ImageSize), $"clip:{settings.Model}:random");
+                FitRows(table, settings.Model, clip, shots, ct);
+            }
+            else
+            {
+                AnsiConsole.MarkupLine($"[yellow]CLIP fit skipped:[/] no vocabulary at '{Markup.Escape(vocabulary)}' (pass --vocab).");
+            }
+        }
+
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"vision FLOP per image: {flopsPerImage / 1e9:F1} G; peak RSS: {PeakRssMegabytes():F0} MB");
+        AnsiConsole.MarkupLine($"{settings.Model} vision FLOP per image: {vitFlops / 1e9:F1} G; peak RSS: {PeakRssMegabytes():F0} MB");
         return ExitCodes.Success;
     }
 
-    private static void Randomize(ClipModel model)
+    private static int[] ParseList(string csv)
+        => csv.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+
+    private static ClipModel RandomClip(ClipConfig config, EncoderPrecision precision)
     {
-        using var _ = no_grad();
-        torch.manual_seed(0);
-        foreach (var (_, p) in model.named_parameters()) p.normal_(0, 0.02);
+        var model = new ClipModel(config);
+        using (no_grad())
+        {
+            var generator = new Generator(0);
+            foreach (var (_, p) in model.named_parameters()) p.normal_(0, 0.02, generator);
+        }
+        return model.ToPrecision(precision);
+    }
+
+    /// <summary>Fits CLIP-FSAC (the MVTec preset, 100 epochs per stage) on generated images and scores 16 more.</summary>
+    private static void FitRows(Table table, string label, IImageEncoder encoder, int[] shots, CancellationToken ct)
+    {
+        var images = Enumerable.Range(0, 20).Select(Photo).ToList();
+        try
+        {
+            foreach (var k in shots)
+            {
+                var sw = Stopwatch.StartNew();
+                using var model = FewShotAnomalyClassifier.Fit(encoder, images.Take(k).ToList(), FsacPreset.MVTec,
+                    AnomalySynthesizers.Create(FsacPreset.MVTec.SynthesisMethod), cancellationToken: ct);
+                var fit = sw.Elapsed.TotalSeconds;
+                var test = images.Skip(4).Take(16).ToList();
+                model.Score(test, ct);
+                sw.Restart();
+                model.Score(test, ct);
+                var perImage = sw.Elapsed.TotalMilliseconds / test.Count;
+                table.AddRow($"CLIP-FSAC fit on {label} (fp32, encoding included)", "Float32", k.ToString(),
+                    $"fit {fit:F1} s; scoring {perImage:F1} ms/image");
+            }
+        }
+        finally
+        {
+            images.ForEach(i => i.Dispose());
+        }
+    }
+
+    // A 480x360 textured "part" with a seeded pattern, so encoders and synthesis see realistic content.
+    private static Image<Rgb24> Photo(int seed)
+    {
+        var rng = new Random(seed);
+        var image = new Image<Rgb24>(480, 360);
+        image.ProcessPixelRows(rows =>
+        {
+            for (int y = 0; y < rows.Height; y++)
+            {
+                var row = rows.GetRowSpan(y);
+                for (int x = 0; x < row.Length; x++)
+                {
+                    int v = 90 + (int)(60 * Math.Sin(x * 0.05 + seed) * Math.Cos(y * 0.04)) + rng.Next(20);
+                    row[x] = new Rgb24((byte)v, (byte)(v * 0.9), (byte)(v * 0.7));
+                }
+            }
+        });
+        return image;
     }
 
     private static double MatmulGflops(ScalarType dtype, double seconds, CancellationToken ct)
@@ -89,23 +183,23 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         return 2.0 * n * n * n * iters / sw.Elapsed.TotalSeconds / 1e9;
     }
 
-    private static double ImagesPerSecond(ClipModel model, int batch, int size, double seconds, CancellationToken ct)
+    private static double ImagesPerSecond(Func<Tensor, Tensor> encode, int batch, int size, double seconds, CancellationToken ct)
     {
         using var _ = no_grad();
         using var pixels = randn(batch, 3, size, size);
-        using (model.EncodeImage(pixels)) { }
+        using (encode(pixels)) { }
         var sw = Stopwatch.StartNew();
         int images = 0;
         while (sw.Elapsed.TotalSeconds < seconds && !ct.IsCancellationRequested)
         {
-            using var f = model.EncodeImage(pixels);
+            using var f = encode(pixels);
             images += batch;
         }
         return images / sw.Elapsed.TotalSeconds;
     }
 
     /// <summary>Multiply-adds x2 of the vision tower: patch conv, attention and MLP matmuls, projection.</summary>
-    internal static double VisionFlops(ClipVisionConfig v, int embedDim)
+    private static double VisionFlops(ClipVisionConfig v, int embedDim)
     {
         double tokens = v.GridSize * v.GridSize + 1, w = v.Width, hidden = v.Width * v.MlpRatio;
         double patch = 2.0 * v.GridSize * v.GridSize * w * 3 * v.PatchSize * v.PatchSize;

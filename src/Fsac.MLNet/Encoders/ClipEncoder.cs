@@ -17,7 +17,8 @@ namespace Fsac.MLNet.Encoders;
 /// </summary>
 public sealed class ClipEncoder : IImageEncoder, ITextEncoder
 {
-    private ClipEncoder(ClipModel model, ClipTokenizer tokenizer, PreprocessConfig preprocess, string name)
+    /// <summary>Wraps an already loaded model; <paramref name="name"/> should identify its weights (see <see cref="Name"/>).</summary>
+    public ClipEncoder(ClipModel model, ClipTokenizer tokenizer, PreprocessConfig preprocess, string name)
     {
         Model = model;
         Tokenizer = tokenizer;
