@@ -145,13 +145,11 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         HashSet<string> names, CancellationToken cancellationToken)
     {
         var saliency = model.Saliency(image, cancellationToken);
-        var map = new float[image.Height, image.Width];
-        Buffer.BlockCopy(saliency, 0, map, 0, saliency.Length * sizeof(float));
         var stem = Path.GetFileNameWithoutExtension(file);
         var name = stem;
         for (int n = 2; !names.Add(name); n++) name = $"{stem}-{n}";
         var path = Path.Combine(folder, name + ".png");
-        SaliencyOverlay.WritePng(image, map, path);
+        SaliencyOverlay.WritePng(image, saliency, path);
         return path;
     }
 }
