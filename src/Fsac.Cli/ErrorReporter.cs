@@ -9,21 +9,25 @@ namespace Fsac.Cli;
 /// <summary>Turns exceptions into one readable line plus a hint; the stack only with --verbose.</summary>
 public static class ErrorReporter
 {
-    public static int Report(Exception ex, IReadOnlyList<string> args)
+    public static int Report(Exception ex, IReadOnlyList<string> args) => Report(ex, args, AnsiConsole.Console);
+
+    /// <summary>Writes the error to <paramref name="console"/> and returns the exit code (<see cref="ExitCodes"/>).</summary>
+    public static int Report(Exception ex, IReadOnlyList<string> args, IAnsiConsole console)
     {
         bool verbose = args.Contains("--verbose") || args.Contains("-v");
         var inner = ex is CommandRuntimeException && ex.InnerException is not null ? ex.InnerException : ex;
         var (code, hint) = Classify(inner);
-        AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(inner.Message)}");
-        if (hint is not null) AnsiConsole.MarkupLine($"[grey]hint: {Markup.Escape(hint)}[/]");
-        if (verbose) AnsiConsole.WriteException(inner);
-        else if (code == ExitCodes.Failure) AnsiConsole.MarkupLine("[grey]rerun with --verbose for the stack trace[/]");
+        console.MarkupLine($"[red]error:[/] {Markup.Escape(inner.Message)}");
+        if (hint is not null) console.MarkupLine($"[grey]hint: {Markup.Escape(hint)}[/]");
+        if (verbose) console.WriteException(inner);
+        else if (code == ExitCodes.Failure) console.MarkupLine("[grey]rerun with --verbose for the stack trace[/]");
         return code;
     }
 
     private static (int Code, string? Hint) Classify(Exception e) => e switch
     {
         OperationCanceledException => (ExitCodes.Cancelled, null),
+        ModelFileException => (ExitCodes.BadInput, "pass a model written by 'fsac fit --out <file>'; if it was cut short or edited, fit it again"),
         NativeRuntimeException => (ExitCodes.NativeRuntime, null),
         CommandParseException or CommandRuntimeException => (ExitCodes.BadInput, "run 'fsac --help' or 'fsac <command> --help'"),
         ImageDecodeException => (ExitCodes.BadInput, "check that the file is a complete image (PNG, JPEG, BMP, GIF, TIFF or WebP)"),

@@ -1,16 +1,27 @@
 using Fsac.Cli;
 using Fsac.Cli.Commands;
+using Spectre.Console;
 using Spectre.Console.Cli;
+
+// Ctrl-C cancels the token that commands receive; they stop between images or epochs and exit with 130.
+using var cancellation = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancellation.Cancel();
+};
 
 var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("fsac");
-    config.SetExceptionHandler((ex, _) => ErrorReporter.Report(ex, args));
+    config.SetExceptionHandler((ex, resolver) => ErrorReporter.Report(ex, args, resolver?.Resolve(typeof(IAnsiConsole)) as IAnsiConsole ?? AnsiConsole.Console));
+    config.AddCommand<FitCommand>("fit").WithDescription("Fit CLIP-FSAC on k normal images and save the model (.fsac).");
+    config.AddCommand<PredictCommand>("predict").WithDescription("Score images with a saved model: anomaly score, decision and saliency heatmaps.");
     config.AddCommand<BenchCommand>("bench").WithDescription("Measure encoder throughput, matmul peak and memory.");
     config.AddCommand<EmbedCommand>("embed").WithDescription("Write CLIP image and text features to a safetensors file.");
     config.AddCommand<DownloadCommand>("download").WithDescription("Download published CLIP weights (name:tag) into the cache.");
     config.AddCommand<VersionCommand>("version").WithDescription("Print the library and native runtime versions.");
     config.AddCommand<SynthCommand>("synth").WithDescription("Write synthetic anomalies of an image, their masks and a grid.png to look at.");
 });
-return await app.RunAsync(args);
+return await app.RunAsync(args, cancellation.Token);

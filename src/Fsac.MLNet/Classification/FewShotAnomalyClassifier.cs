@@ -56,6 +56,13 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     /// <inheritdoc />
     public string BackboneName => encoder.Name;
 
+    /// <summary>
+    /// How the encoder can be re-created, when known: set by <see cref="Fit(BackboneReference, IReadOnlyList{Image{Rgb24}}, FsacOptions, IProgress{TrainingProgress}?, CancellationToken)"/>,
+    /// <see cref="OwnEncoder(BackboneReference)"/> and loading a model that records it. <see cref="Save(Stream)"/>
+    /// writes it, so that <see cref="Load(string)"/> needs no encoder.
+    /// </summary>
+    public BackboneReference? Backbone { get; private set; }
+
     private bool ownsEncoder;
 
     /// <summary>Makes <see cref="Dispose"/> dispose the encoder too (for models that hold their own backbone).</summary>
@@ -63,6 +70,17 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     {
         ownsEncoder = true;
         return this;
+    }
+
+    /// <summary>
+    /// Makes <see cref="Dispose"/> dispose the encoder too and records that it was created from
+    /// <paramref name="backbone"/>, so that a saved model can be loaded with <see cref="Load(string)"/>.
+    /// </summary>
+    public FewShotAnomalyClassifier OwnEncoder(BackboneReference backbone)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        Backbone = backbone;
+        return OwnEncoder();
     }
 
     /// <summary>
@@ -122,6 +140,30 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         return Fit(encoder, normals, options, synthesizerFactory(options.SynthesisMethod), progress, cancellationToken);
     }
 
+    /// <summary>
+    /// Creates the encoder <paramref name="backbone"/> names and fits on it with the synthesizer named by
+    /// <see cref="FsacOptions.SynthesisMethod"/> (<see cref="AnomalySynthesizers.Create"/>). The model owns the encoder
+    /// and records the reference, so that its saved file loads with <see cref="Load(string)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The backbone specification, the images or an option is invalid.</exception>
+    public static FewShotAnomalyClassifier Fit(BackboneReference backbone, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(options);
+        var synthesizer = AnomalySynthesizers.Create(options.SynthesisMethod);
+        var encoder = backbone.Resolve();
+        try
+        {
+            return Fit(encoder, normals, options, synthesizer, progress, cancellationToken).OwnEncoder(backbone);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Anomaly scores AS in [0, 1] (Eq. 12), batched internally, without gradients.</summary>
     public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
     {
@@ -158,14 +200,15 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
 
     /// <summary>
     /// Saves the model: a zip archive with <c>manifest.json</c> (format version, encoder name, feature width,
-    /// threshold, synthesizer, options, losses) and <c>head.safetensors</c> (head weights and raw anchors T±).
+    /// threshold, synthesizer, options, losses and, when known, the <see cref="Backbone"/> reference) and
+    /// <c>head.safetensors</c> (head weights and raw anchors T±).
     /// </summary>
     public void Save(Stream output)
     {
         ArgumentNullException.ThrowIfNull(output);
         var tensors = new Dictionary<string, Tensor>(head.state_dict()) { [AnchorsKey] = anchors };
         var manifest = new FsacManifest(FsacModelFile.FormatName, FsacModelFile.Version, encoder.Name, encoder.FeatureDim,
-            Threshold, SynthesizerName, Options, History);
+            Threshold, SynthesizerName, Options, History, Backbone);
         FsacModelFile.Write(output, manifest, tensors);
     }
 
@@ -188,7 +231,23 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         return Load(file, encoder, path);
     }
 
-    /// <summary>Releases the head and its tensors, and the encoder after <see cref="OwnEncoder"/>.</summary>
+    /// <summary>
+    /// Loads a model that records its <see cref="Backbone"/> (fitted from a <see cref="BackboneReference"/>, e.g. by
+    /// <c>fsac fit</c>): re-creates that encoder, which the model then owns.
+    /// </summary>
+    /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown version.</exception>
+    /// <exception cref="InvalidOperationException">The model does not record its backbone (load it with an encoder instead).</exception>
+    /// <exception cref="IncompatibleModelException">The re-created encoder is not the one the model was fitted with.</exception>
+    public static FewShotAnomalyClassifier Load(Stream input) => LoadWithBackbone(input, "model stream");
+
+    /// <summary>Loads a model file that records its backbone (see <see cref="Load(Stream)"/>).</summary>
+    public static FewShotAnomalyClassifier Load(string path)
+    {
+        using var file = File.OpenRead(path);
+        return LoadWithBackbone(file, path);
+    }
+
+    /// <summary>Releases the head and its tensors, and the encoder after <see cref="OwnEncoder()"/>.</summary>
     public void Dispose()
     {
         if (ownsEncoder) encoder.Dispose();
@@ -197,11 +256,36 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         psi.Dispose();
     }
 
+    private static FewShotAnomalyClassifier LoadWithBackbone(Stream input, string source)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var (manifest, data) = FsacModelFile.Read(input, source);
+        var backbone = manifest.Backbone ?? throw new InvalidOperationException(
+            $"'{source}' does not record the backbone it was fitted on (encoder '{manifest.Encoder}'); load it with an encoder: Load(path, encoder).");
+        var encoder = backbone.Resolve();
+        try
+        {
+            return Create(manifest, data, encoder, source).OwnEncoder(backbone);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+    }
+
     private static FewShotAnomalyClassifier Load(Stream input, IImageEncoder encoder, string source)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(encoder);
         var (manifest, data) = FsacModelFile.Read(input, source);
+        var model = Create(manifest, data, encoder, source);
+        model.Backbone = manifest.Backbone;
+        return model;
+    }
+
+    private static FewShotAnomalyClassifier Create(FsacManifest manifest, Dictionary<string, TensorData> data, IImageEncoder encoder, string source)
+    {
         if (manifest.Encoder != encoder.Name)
             throw new IncompatibleModelException(manifest.Encoder, encoder.Name, "the encoder names differ.");
         if (manifest.FeatureDim != encoder.FeatureDim)

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Fsac.MLNet.Encoders;
 using Fsac.MLNet.IO;
 using Fsac.MLNet.Model;
 using Fsac.MLNet.Training;
@@ -17,8 +18,9 @@ namespace Fsac.MLNet.Classification;
 /// <param name="Synthesizer">Name of the anomaly synthesizer used in the fit.</param>
 /// <param name="Options">The fit options.</param>
 /// <param name="History">The training losses.</param>
+/// <param name="Backbone">How to re-create the encoder, when the model knows it (absent in models saved without it).</param>
 internal sealed record FsacManifest(string Format, int FormatVersion, string Encoder, long FeatureDim, float Threshold,
-    string Synthesizer, FsacOptions Options, TrainingHistory History);
+    string Synthesizer, FsacOptions Options, TrainingHistory History, BackboneReference? Backbone = null);
 
 /// <summary>
 /// The saved-model layout: a zip archive holding <c>manifest.json</c> (<see cref="FsacManifest"/>) and
@@ -119,7 +121,8 @@ internal static class FsacModelFile
         }
         if (manifest is null || manifest.Format != FormatName || manifest.Options is null
             || manifest.History?.Stages is null || manifest.History.Stages.Any(s => s?.Losses is null)
-            || string.IsNullOrEmpty(manifest.Encoder) || manifest.Synthesizer is null)
+            || string.IsNullOrEmpty(manifest.Encoder) || manifest.Synthesizer is null
+            || (manifest.Backbone is not null && string.IsNullOrWhiteSpace(manifest.Backbone.Spec)))
             throw new CheckpointFormatException(source, "its manifest is incomplete or not a CLIP-FSAC manifest.");
         if (manifest.FormatVersion != Version)
             throw new CheckpointFormatException(source, $"format version {manifest.FormatVersion} is not supported (this library reads version {Version}).");

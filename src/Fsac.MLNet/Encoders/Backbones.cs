@@ -1,3 +1,4 @@
+using Fsac.MLNet.Native;
 
 namespace Fsac.MLNet.Encoders;
 
@@ -14,11 +15,13 @@ public static class Backbones
     /// <summary>The offline default.</summary>
     public const string Default = "resnet18";
 
-    /// <summary>Creates the encoder <paramref name="spec"/> names.</summary>
+    /// <summary>Creates the encoder <paramref name="spec"/> names, loading libtorch first (<see cref="TorchRuntime.EnsureLoaded"/>).</summary>
     /// <exception cref="ArgumentException">The specification is none of the accepted forms; the message lists them.</exception>
+    /// <exception cref="NativeRuntimeException">libtorch could not be loaded; the message names the fix.</exception>
     public static IImageEncoder Resolve(string spec, EncoderPrecision precision = EncoderPrecision.Float32)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
+        TorchRuntime.EnsureLoaded();
         if (spec.Equals(Default, StringComparison.OrdinalIgnoreCase)) return ResNet18Encoder.LoadDefault(precision);
         if (Directory.Exists(spec)) return ClipEncoder.Load(spec, precision);
         var colon = spec.IndexOf(':');

@@ -59,13 +59,16 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// <summary>
     /// Loads the ONNX files that the package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> copies to
     /// <c>DnnImageModels/</c> in the application's output folder (looked for under
-    /// <see cref="AppContext.BaseDirectory"/>, then beside this assembly).
+    /// <see cref="AppContext.BaseDirectory"/>, then beside this assembly), or, where there is no output folder
+    /// (notebooks, scripts), in that package's own <c>tools/</c> folder in the NuGet cache.
     /// </summary>
-    /// <exception cref="FileNotFoundException">The model is in neither folder.</exception>
+    /// <exception cref="FileNotFoundException">The model is in none of these folders.</exception>
     /// <exception cref="CheckpointFormatException">A file is corrupt or is not the expected network.</exception>
     public static ResNet18Encoder LoadDefault(EncoderPrecision precision = EncoderPrecision.Float32)
     {
-        var folders = new[] { AppContext.BaseDirectory, Path.GetDirectoryName(typeof(ResNet18Encoder).Assembly.Location) }
+        var packageLib = Path.GetDirectoryName(typeof(Microsoft.ML.ResNet18Extension).Assembly.Location);
+        var packageTools = string.IsNullOrEmpty(packageLib) ? null : Path.Combine(packageLib, "..", "..", "tools");
+        var folders = new[] { AppContext.BaseDirectory, Path.GetDirectoryName(typeof(ResNet18Encoder).Assembly.Location), packageTools }
             .Where(f => !string.IsNullOrEmpty(f)).Select(f => Path.GetFullPath(f!)).Distinct().ToList();
         var candidates = folders.Select(f => Path.Combine(f, ModelFolder, ModelFileName)).ToList();
         var model = candidates.FirstOrDefault(File.Exists) ?? throw new FileNotFoundException(

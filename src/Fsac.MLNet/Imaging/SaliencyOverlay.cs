@@ -46,6 +46,29 @@ public static class SaliencyOverlay
         return result;
     }
 
+    /// <summary>
+    /// Renders the overlay of a row-major map (<c>[y * width + x]</c>), as
+    /// <see cref="Classification.FewShotAnomalyClassifier.Saliency"/> returns it (the caller disposes the result).
+    /// </summary>
+    /// <exception cref="ArgumentException">The map does not have width × height values, or alpha is outside [0, 1].</exception>
+    public static Image<Rgb24> Render(Image<Rgb24> original, float[] saliency, float alpha = 0.5f)
+    {
+        ArgumentNullException.ThrowIfNull(original);
+        ArgumentNullException.ThrowIfNull(saliency);
+        if (saliency.Length != original.Width * original.Height)
+            throw new ArgumentException($"The map has {saliency.Length} values but the image has {original.Width}x{original.Height} pixels.", nameof(saliency));
+        var map = new float[original.Height, original.Width];
+        Buffer.BlockCopy(saliency, 0, map, 0, saliency.Length * sizeof(float));
+        return Render(original, map, alpha);
+    }
+
+    /// <summary>Renders the overlay of a row-major map (see <see cref="Render(Image{Rgb24}, float[], float)"/>) and writes it as a PNG file.</summary>
+    public static void WritePng(Image<Rgb24> original, float[] saliency, string path, float alpha = 0.5f)
+    {
+        using var overlay = Render(original, saliency, alpha);
+        overlay.SaveAsPng(path);
+    }
+
     /// <summary>Renders the overlay and writes it as PNG to <paramref name="output"/>.</summary>
     public static void WritePng(Image<Rgb24> original, float[,] saliency, Stream output, float alpha = 0.5f)
     {

@@ -37,6 +37,22 @@ public class SaliencyOverlayTests
     }
 
     [TestMethod]
+    public void ARowMajorMapRendersLikeTheSameTwoDimensionalMap()
+    {
+        using var image = Grey(3, 2);
+        var grid = new float[2, 3] { { 0f, 1f, 2f }, { 2f, 0.5f, 2f } };
+        float[] rows = [0f, 1f, 2f, 2f, 0.5f, 2f];
+
+        using var expected = SaliencyOverlay.Render(image, grid, alpha: 0.7f);
+        using var actual = SaliencyOverlay.Render(image, rows, alpha: 0.7f);
+
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 3; x++)
+                Assert.AreEqual(expected[x, y], actual[x, y], $"pixel ({x}, {y})");
+        Assert.ThrowsExactly<ArgumentException>(() => SaliencyOverlay.Render(image, new float[5]));
+    }
+
+    [TestMethod]
     public void WritesAPngOfTheImageSize()
     {
         using var image = Grey(7, 5);

@@ -1,0 +1,58 @@
+using Fsac.MLNet.Classification;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Model;
+using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.TestDoubles;
+
+namespace Fsac.MLNet.Tests.Model;
+
+[TestClass]
+public class BackboneReferenceTests
+{
+    private static readonly FsacOptions Options = FsacPreset.MVTec with
+    {
+        EpochsPerStage = 2,
+        AnomaliesPerNormal = 2,
+        CalibrationAnomaliesPerNormal = 2,
+        Seed = 1,
+    };
+
+    [TestMethod]
+    public void AFolderSpecificationIsKeptAsItsFullPath()
+    {
+        using var dir = new TempDir();
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, dir.Path);
+        Assert.AreEqual(dir.Path, new BackboneReference(relative).Spec);
+        Assert.AreEqual("resnet18", new BackboneReference("resnet18").Spec);
+        Assert.AreEqual("ViT-B-16:openai", new BackboneReference("ViT-B-16:openai", EncoderPrecision.BFloat16).Spec);
+    }
+
+    [TestMethod]
+    public void TheReferenceTravelsWithTheSavedModel()
+    {
+        var reference = new BackboneReference("resnet18", EncoderPrecision.BFloat16);
+        using var model = FewShotAnomalyClassifier.Fit(new TinyEncoder(), SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
+        Assert.IsNull(model.Backbone);
+        model.OwnEncoder(reference);
+        Assert.AreEqual(reference, model.Backbone);
+
+        using var saved = new MemoryStream();
+        model.Save(saved);
+        saved.Position = 0;
+        using var loaded = FewShotAnomalyClassifier.Load(saved, new TinyEncoder()).OwnEncoder();
+        Assert.AreEqual(reference, loaded.Backbone);
+    }
+
+    [TestMethod]
+    public void LoadingWithoutAnEncoderNeedsARecordedBackbone()
+    {
+        using var encoder = new TinyEncoder();
+        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
+        using var saved = new MemoryStream();
+        model.Save(saved);
+        saved.Position = 0;
+
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => FewShotAnomalyClassifier.Load(saved));
+        StringAssert.Contains(e.Message, "does not record the backbone it was fitted on (encoder 'tiny-test-encoder')");
+    }
+}
