@@ -1,3 +1,4 @@
+using Fsac.MLNet.Native;
 using System.Security.Cryptography;
 using Fsac.MLNet.Encoders.ResNet;
 using Fsac.MLNet.IO;
@@ -90,6 +91,7 @@ public sealed class ResNet18Encoder : IImageEncoder
     public static ResNet18Encoder Load(string modelPath, string? preprocessModelPath = null, EncoderPrecision precision = EncoderPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(modelPath);
+        TorchRuntime.EnsureLoaded();
         if (!File.Exists(modelPath))
             throw new FileNotFoundException($"ResNet18 model not found: '{modelPath}'. It ships with the NuGet package {PackageId} ({ModelFolder}/{ModelFileName}).", modelPath);
         preprocessModelPath ??= FindPreprocessModel(modelPath);

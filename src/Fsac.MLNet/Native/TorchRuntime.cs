@@ -4,7 +4,8 @@ namespace Fsac.MLNet.Native;
 
 /// <summary>
 /// Loads libtorch once, with a clear error when it cannot be loaded.
-/// Every entry point that creates tensors calls <see cref="EnsureLoaded"/> first.
+/// The model constructors (<c>ClipModel</c>, <c>ResNet18Encoder.Load</c>) and <c>Backbones.Resolve</c> call
+/// <see cref="EnsureLoaded"/> first, so a missing native library surfaces there as <see cref="NativeRuntimeException"/>.
 /// </summary>
 public static class TorchRuntime
 {
