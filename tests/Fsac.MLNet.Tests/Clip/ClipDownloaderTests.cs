@@ -155,14 +155,14 @@ public class ClipDownloaderTests
         using var cache = new TempDir();
         using var downloader = new ClipDownloader();
         var bytes = Content.Value;
-        var actual = Sha256Hex(bytes);
-        var wrong = actual[0] == '0' ? "1" + actual[1..8] : "0" + actual[1..8];
+        var servedHash = Sha256Hex(bytes);
+        var wrong = servedHash[0] == '0' ? "1" + servedHash[1..8] : "0" + servedHash[1..8];
         var weights = Weights(server.Serve(ServedPath, bytes), wrong);
 
         var e = await Assert.ThrowsExactlyAsync<ChecksumMismatchException>(() => downloader.DownloadAsync(weights, cache.Path));
 
         Assert.AreEqual(wrong, e.ExpectedSha256);
-        Assert.AreEqual(actual, e.ActualSha256);
+        Assert.AreEqual(servedHash, e.ActualSha256);
         Assert.AreEqual(weights.Url, e.Url);
         Assert.IsEmpty(Directory.GetFiles(cache.Path, "*", SearchOption.AllDirectories));
     }
