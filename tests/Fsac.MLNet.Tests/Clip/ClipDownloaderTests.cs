@@ -161,7 +161,8 @@ public class ClipDownloaderTests
 
         var e = await Assert.ThrowsExactlyAsync<ChecksumMismatchException>(() => downloader.DownloadAsync(weights, cache.Path));
 
-        Assert.AreEqual(expected: wrong, actual: e.ExpectedSha256);
+        var reportedExpectation = e.ExpectedSha256;
+        Assert.AreEqual(wrong, reportedExpectation);
         Assert.AreEqual(servedHash, e.ActualSha256);
         Assert.AreEqual(weights.Url, e.Url);
         Assert.IsEmpty(Directory.GetFiles(cache.Path, "*", SearchOption.AllDirectories));
