@@ -1,3 +1,4 @@
+using Fsac.MLNet.Evaluation;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.IO;
 using Fsac.MLNet.Native;
@@ -26,6 +27,7 @@ public static class ErrorReporter
         OperationCanceledException => (ExitCodes.Cancelled, null),
         NativeRuntimeException => (ExitCodes.NativeRuntime, null),
         CommandParseException or CommandRuntimeException => (ExitCodes.BadInput, "run 'fsac --help' or 'fsac <command> --help'"),
+        EvaluationSetupException setup => (ExitCodes.BadInput, setup.Hint),
         ImageDecodeException => (ExitCodes.BadInput, "check that the file is a complete image (PNG, JPEG, BMP, GIF, TIFF or WebP)"),
         CheckpointMismatchException => (ExitCodes.BadInput, "the weights belong to another architecture than the one configured"),
         CheckpointFormatException => (ExitCodes.BadInput, "check that the file is an OpenCLIP/Hugging Face CLIP checkpoint and was fully downloaded"),
