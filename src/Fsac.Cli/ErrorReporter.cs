@@ -1,3 +1,4 @@
+using Fsac.MLNet.Evaluation;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.IO;
 using Fsac.MLNet.Native;
@@ -30,6 +31,7 @@ public static class ErrorReporter
         ModelFileException => (ExitCodes.BadInput, "pass a model written by 'fsac fit --out <file>'; if it was cut short or edited, fit it again"),
         NativeRuntimeException => (ExitCodes.NativeRuntime, null),
         CommandParseException or CommandRuntimeException => (ExitCodes.BadInput, "run 'fsac --help' or 'fsac <command> --help'"),
+        EvaluationSetupException setup => (ExitCodes.BadInput, setup.Hint),
         ImageDecodeException => (ExitCodes.BadInput, "check that the file is a complete image (PNG, JPEG, BMP, GIF, TIFF or WebP)"),
         CheckpointMismatchException => (ExitCodes.BadInput, "the weights belong to another architecture than the one configured"),
         CheckpointFormatException => (ExitCodes.BadInput, "check that the file is an OpenCLIP/Hugging Face CLIP checkpoint and was fully downloaded"),

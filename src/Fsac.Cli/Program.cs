@@ -23,5 +23,6 @@ app.Configure(config =>
     config.AddCommand<DownloadCommand>("download").WithDescription("Download published CLIP weights (name:tag) into the cache.");
     config.AddCommand<VersionCommand>("version").WithDescription("Print the library and native runtime versions.");
     config.AddCommand<SynthCommand>("synth").WithDescription("Write synthetic anomalies of an image, their masks and a grid.png to look at.");
+    config.AddCommand<EvalCommand>("eval").WithDescription("Run the paper's few-shot protocol over a data set: results.json, results.md and figures.");
 });
 return await app.RunAsync(args, cancellation.Token);

@@ -207,7 +207,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         return patch + v.Layers * perLayer + 2.0 * w * embedDim;
     }
 
-    private static double PeakRssMegabytes()
+    internal static double PeakRssMegabytes()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith("VmHWM:", StringComparison.Ordinal))

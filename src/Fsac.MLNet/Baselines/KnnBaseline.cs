@@ -11,7 +11,7 @@ namespace Fsac.MLNet.Baselines;
 /// Few-shot nearest-neighbour baseline: the anomaly score of an image is 1 − the largest cosine similarity between
 /// its feature and the normal shots' features (in [0, 2]). No training; works with any encoder.
 /// </summary>
-public sealed class KnnBaseline : IAnomalyClassifier
+public sealed class KnnBaseline : IAnomalyClassifier, IFeatureScorer
 {
     private readonly IImageEncoder encoder;
     private readonly Tensor normalizedShots;
@@ -42,9 +42,20 @@ public sealed class KnnBaseline : IAnomalyClassifier
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0) return [];
         using var scope = NewDisposeScope();
+        return ScoreFeatures(encoder.EncodeImages(images, batchSize, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public int FeatureDim => encoder.FeatureDim;
+
+    /// <summary>1 − the largest cosine similarity of each feature row <c>[N, C]</c> to the shots' features, without gradients.</summary>
+    /// <exception cref="ArgumentException">The features are not <c>[N, C]</c>.</exception>
+    public float[] ScoreFeatures(Tensor features)
+    {
+        FeatureShape.Require(features, encoder.FeatureDim);
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var features = nn.functional.normalize(encoder.EncodeImages(images, batchSize, cancellationToken), 2, 1);
-        var nearest = features.matmul(normalizedShots.t()).amax([1]);
+        var nearest = nn.functional.normalize(features, 2, 1).matmul(normalizedShots.t()).amax([1]);
         return nearest.neg().add(1.0).data<float>().ToArray();
     }
 

@@ -14,7 +14,7 @@ namespace Fsac.MLNet.Baselines;
 /// softmax(cos(F, [T⁺; T⁻]) / τ), i.e. <see cref="AnomalyScorer.Score"/> on the raw image feature and raw anchors.
 /// No normal images, no training; needs an encoder with a text tower.
 /// </summary>
-public sealed class ZeroShotClassifier : IAnomalyClassifier
+public sealed class ZeroShotClassifier : IAnomalyClassifier, IFeatureScorer
 {
     private readonly IImageEncoder encoder;
     private readonly Tensor anchors;
@@ -51,8 +51,19 @@ public sealed class ZeroShotClassifier : IAnomalyClassifier
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0) return [];
         using var scope = NewDisposeScope();
+        return ScoreFeatures(encoder.EncodeImages(images, options.InferenceBatchSize, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public int FeatureDim => encoder.FeatureDim;
+
+    /// <summary>The zero-shot scores of image features <c>[N, C]</c> from the encoder, without gradients.</summary>
+    /// <exception cref="ArgumentException">The features are not <c>[N, C]</c>.</exception>
+    public float[] ScoreFeatures(Tensor features)
+    {
+        FeatureShape.Require(features, encoder.FeatureDim);
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var features = encoder.EncodeImages(images, options.InferenceBatchSize, cancellationToken);
         return AnomalyScorer.Score(features, anchors, options.ScoreTemperature).data<float>().ToArray();
     }
 

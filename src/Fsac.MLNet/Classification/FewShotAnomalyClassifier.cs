@@ -15,7 +15,7 @@ namespace Fsac.MLNet.Classification;
 /// [AT⁺; AT⁻] (computed once after training, never re-adapted per batch) and a decision threshold chosen without
 /// real anomalies (<see cref="ThresholdSelector"/>). The encoder is borrowed, not owned: dispose it separately.
 /// </summary>
-public sealed class FewShotAnomalyClassifier : IAnomalyModel
+public sealed class FewShotAnomalyClassifier : IAnomalyModel, IFeatureScorer
 {
     private const string AnchorsKey = "anchors";
 
@@ -63,6 +63,9 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     /// </summary>
     public BackboneReference? Backbone { get; private set; }
 
+    /// <inheritdoc />
+    public int FeatureDim => encoder.FeatureDim;
+
     private bool ownsEncoder;
 
     /// <summary>Makes <see cref="Dispose"/> dispose the encoder too (for models that hold their own backbone).</summary>
@@ -97,6 +100,33 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     /// <exception cref="ArgumentException">No normal image (or a null one) was given, or an option is out of range.</exception>
     public static FewShotAnomalyClassifier Fit(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
         IAnomalySynthesizer synthesizer, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        => FitCore(encoder, normals, options, synthesizer, null, progress, cancellationToken);
+
+    /// <summary>
+    /// Fits as the other overload does and shows the head to <paramref name="checkpoint"/> before training and after
+    /// every epoch (<see cref="TrainingCheckpoint"/>), e.g. to chart how test scores evolve. Observing changes nothing:
+    /// the fitted model is the same as without the callback. For reporting only: choosing the number of epochs on the
+    /// test images this way would leak the test set into the model.
+    /// </summary>
+    /// <param name="encoder">The frozen backbone.</param>
+    /// <param name="normals">The k normal shots.</param>
+    /// <param name="options">Fit options.</param>
+    /// <param name="synthesizer">Makes the synthetic anomalies.</param>
+    /// <param name="checkpoint">Called synchronously on the training thread; the checkpoint is valid only during the call.</param>
+    /// <param name="progress">Receives one report per training epoch.</param>
+    /// <param name="cancellationToken">Cancels the fit between batches and epochs.</param>
+    /// <exception cref="ArgumentException">No normal image (or a null one) was given, or an option is out of range.</exception>
+    public static FewShotAnomalyClassifier Fit(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
+        IAnomalySynthesizer synthesizer, Action<TrainingCheckpoint> checkpoint, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        return FitCore(encoder, normals, options, synthesizer, checkpoint, progress, cancellationToken);
+    }
+
+    private static FewShotAnomalyClassifier FitCore(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
+        IAnomalySynthesizer synthesizer, Action<TrainingCheckpoint>? checkpoint, IProgress<TrainingProgress>? progress,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(normals);
@@ -115,7 +145,10 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         var head = new FsacHead(encoder.FeatureDim, options);
         try
         {
-            var history = new FsacTrainer(options).Train(head, cache, samplingRandom, progress, cancellationToken);
+            var trainer = new FsacTrainer(options);
+            var history = checkpoint is null
+                ? trainer.Train(head, cache, samplingRandom, progress, cancellationToken)
+                : trainer.Train(head, cache, samplingRandom, checkpoint, progress, cancellationToken);
             float threshold;
             using (var psi = AdaptAnchors(head, cache.Anchors))
                 threshold = ThresholdSelector.Calibrate(head, psi, encoder, normals, synthesizer, options, calibrationRandom, cancellationToken);
@@ -170,8 +203,16 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0) return [];
         using var scope = NewDisposeScope();
+        return ScoreFeatures(encoder.EncodeImages(images, Options.InferenceBatchSize, cancellationToken));
+    }
+
+    /// <summary>Anomaly scores AS in [0, 1] (Eq. 12) of features <c>[N, C]</c> from <see cref="Encoder"/>, without gradients.</summary>
+    /// <exception cref="ArgumentException">The features are not <c>[N, C]</c>.</exception>
+    public float[] ScoreFeatures(Tensor features)
+    {
+        FeatureShape.Require(features, encoder.FeatureDim);
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var features = encoder.EncodeImages(images, Options.InferenceBatchSize, cancellationToken);
         return head.Score(features, psi, Options.ScoreTemperature).data<float>().ToArray();
     }
 

@@ -39,10 +39,40 @@ public sealed class FsacTrainer
     /// <param name="progress">Receives one report per epoch.</param>
     /// <param name="cancellationToken">Checked before every epoch.</param>
     public TrainingHistory Train(FsacHead head, FeatureCache cache, Random sampler, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        => TrainAll(head, cache, sampler, null, progress, cancellationToken);
+
+    /// <summary>
+    /// Runs every stage as the other overload does and shows the head to <paramref name="checkpoint"/> before the first
+    /// epoch and after every epoch. The callback cannot change the training: the result is the same as without it.
+    /// </summary>
+    /// <param name="head">The head to train in place.</param>
+    /// <param name="cache">The cached features.</param>
+    /// <param name="sampler">Chooses the anomaly paired with each shot every epoch.</param>
+    /// <param name="checkpoint">Called synchronously; the checkpoint is valid only during the call.</param>
+    /// <param name="progress">Receives one report per epoch.</param>
+    /// <param name="cancellationToken">Checked before every epoch.</param>
+    public TrainingHistory Train(FsacHead head, FeatureCache cache, Random sampler, Action<TrainingCheckpoint> checkpoint,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        return TrainAll(head, cache, sampler, checkpoint, progress, cancellationToken);
+    }
+
+    private TrainingHistory TrainAll(FsacHead head, FeatureCache cache, Random sampler, Action<TrainingCheckpoint>? checkpoint,
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        ArgumentNullException.ThrowIfNull(cache);
+        var stageList = StagesOf(options.TrainingMode);
+        int total = stageList.Count * options.EpochsPerStage;
+        if (checkpoint is not null)
+            new TrainingCheckpoint(head, cache.Anchors, options.ScoreTemperature, 0, total, null).Show(checkpoint);
         var stages = new List<StageHistory>();
-        foreach (var stage in StagesOf(options.TrainingMode))
-            stages.Add(new StageHistory(stage, TrainStage(head, cache, stage, sampler, progress, cancellationToken)));
+        foreach (var stage in stageList)
+        {
+            var observer = checkpoint is null ? null : new StageObserver(checkpoint, stages.Count * options.EpochsPerStage, total);
+            stages.Add(new StageHistory(stage, RunStage(head, cache, stage, sampler, progress, observer, cancellationToken)));
+        }
         return new TrainingHistory(stages);
     }
 
@@ -52,6 +82,10 @@ public sealed class FsacTrainer
     /// </summary>
     public float[] TrainStage(FsacHead head, FeatureCache cache, TrainingStage stage, Random sampler,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+        => RunStage(head, cache, stage, sampler, progress, null, cancellationToken);
+
+    private float[] RunStage(FsacHead head, FeatureCache cache, TrainingStage stage, Random sampler,
+        IProgress<TrainingProgress>? progress, StageObserver? observer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(head);
         ArgumentNullException.ThrowIfNull(cache);
@@ -80,6 +114,7 @@ public sealed class FsacTrainer
                 foreach (var optimizer in optimizers) optimizer.step();
                 losses[epoch] = loss.item<float>();
                 progress?.Report(new TrainingProgress(stage, epoch + 1, losses.Length, losses[epoch]));
+                observer?.Show(head, cache, options.ScoreTemperature, stage, epoch + 1);
             }
             return losses;
         }
@@ -89,6 +124,13 @@ public sealed class FsacTrainer
             SetTrainable(head.ImageSideParameters, false);
             SetTrainable(head.TextSideParameters, false);
         }
+    }
+
+    /// <summary>Shows checkpoints of one stage, numbering epochs over the whole fit.</summary>
+    private sealed record StageObserver(Action<TrainingCheckpoint> Callback, int EpochOffset, int TotalEpochs)
+    {
+        public void Show(FsacHead head, FeatureCache cache, double temperature, TrainingStage stage, int epochInStage)
+            => new TrainingCheckpoint(head, cache.Anchors, temperature, EpochOffset + epochInStage, TotalEpochs, stage).Show(Callback);
     }
 
     private static void SetTrainable(IEnumerable<Parameter> parameters, bool trainable)

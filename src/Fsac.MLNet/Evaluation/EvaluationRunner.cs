@@ -1,0 +1,328 @@
+using System.Diagnostics;
+using Fsac.MLNet.Baselines;
+using Fsac.MLNet.Classification;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Imaging;
+using Fsac.MLNet.Model;
+using Fsac.MLNet.Synthesis;
+using Fsac.MLNet.Training;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fsac.MLNet.Evaluation;
+
+/// <summary>
+/// Runs the paper's few-shot protocol (§4.1) over data set categories: for every k and seed, k normal shots are drawn
+/// from the normal pool (<see cref="FewShotSplit"/>), every method is fitted on those same shots and tested on all other
+/// images, and I-AUROC, I-AUPR and F1-max are recorded.
+/// </summary>
+/// <remarks>
+/// The encoder is frozen, so each category's test images are loaded and encoded once and the features are reused for
+/// every k × seed × method (<see cref="IFeatureScorer"/>); the fits encode their own shots and synthetic anomalies.
+/// Deterministic: the same data, encoder, options and thread count give the same records (times aside). The first
+/// seed's run with the diagnostic k keeps extra data for pictures (<see cref="RunDiagnostics"/>): its test-score
+/// checkpoints are for reporting only and never choose anything. Over hundreds of fits glibc's heap fragments;
+/// an application running long evaluations should call <see cref="Native.NativeHeap.MapLargeBlocks"/> once at start.
+/// </remarks>
+public sealed class EvaluationRunner
+{
+    private readonly IImageEncoder encoder;
+    private readonly Func<string, IAnomalySynthesizer> synthesizerFactory;
+    private readonly ImageLoader loader;
+
+    /// <summary>Creates a runner on a frozen encoder (borrowed, not disposed).</summary>
+    /// <param name="encoder">The backbone every method runs on.</param>
+    /// <param name="synthesizerFactory">Turns <see cref="FsacOptions.SynthesisMethod"/> into a synthesizer; default <see cref="AnomalySynthesizers.Create"/>.</param>
+    /// <param name="loader">Decodes the images; default <see cref="ImageLoader.Default"/>.</param>
+    public EvaluationRunner(IImageEncoder encoder, Func<string, IAnomalySynthesizer>? synthesizerFactory = null, ImageLoader? loader = null)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        this.encoder = encoder;
+        this.synthesizerFactory = synthesizerFactory ?? AnomalySynthesizers.Create;
+        this.loader = loader ?? ImageLoader.Default;
+    }
+
+    /// <summary>Evaluates every category found under <paramref name="root"/> (<see cref="AnomalyDatasets.Discover"/>).</summary>
+    /// <exception cref="DirectoryNotFoundException">The root does not exist.</exception>
+    /// <exception cref="InvalidDataException">No category of the layout was found.</exception>
+    /// <exception cref="EvaluationSetupException">A category cannot be evaluated as asked (too few normals, no anomaly).</exception>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="EvaluationCancelledException">Cancelled; carries the runs finished so far.</exception>
+    public EvaluationReport Run(string root, DatasetLayout layout, EvaluationOptions options,
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var categories = AnomalyDatasets.Discover(root, layout);
+        return RunCore(categories, options, Path.GetFullPath(root), layout, progress, cancellationToken);
+    }
+
+    /// <summary>Evaluates the given categories; see <see cref="Run(string, DatasetLayout, EvaluationOptions, IProgress{EvaluationProgress}?, CancellationToken)"/>.</summary>
+    /// <exception cref="EvaluationSetupException">No category, or one that cannot be evaluated as asked.</exception>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    /// <exception cref="EvaluationCancelledException">Cancelled; carries the runs finished so far.</exception>
+    public EvaluationReport Run(IReadOnlyList<DatasetCategory> categories, EvaluationOptions options,
+        IProgress<EvaluationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(categories);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return RunCore(categories, options, null, null, progress, cancellationToken);
+    }
+
+    private EvaluationReport RunCore(IReadOnlyList<DatasetCategory> categories, EvaluationOptions options, string? root,
+        DatasetLayout? layout, IProgress<EvaluationProgress>? progress, CancellationToken cancellationToken)
+    {
+        CheckCategories(categories, options);
+        var notes = new List<string>();
+        var methods = options.Methods.ToList();
+        if (methods.Contains(EvaluationMethod.ZeroShot) && encoder is not ITextEncoder)
+        {
+            methods.Remove(EvaluationMethod.ZeroShot);
+            var note = $"zeroshot skipped: the backbone '{encoder.Name}' has no text tower (zero-shot CLIP-AC needs a CLIP backbone).";
+            notes.Add(note);
+            progress?.Report(new EvaluationProgress(EvaluationPhase.Note, "", 0, categories.Count, 0, 0, note, null));
+        }
+        if (methods.Count == 0)
+            throw new EvaluationSetupException("No method is left to run.", "add fsac or knn to the methods, or use a CLIP backbone for zeroshot");
+        if (encoder is not ITextEncoder && methods.Any(EvaluationMethods.IsFsac))
+            notes.Add($"The backbone '{encoder.Name}' has no text tower: CLIP-FSAC's anchors T⁺/T⁻ are prototypes (mean shot feature, mean synthetic-anomaly feature) instead of prompt features.");
+
+        var settings = new EvaluationSettings(encoder.Name, encoder.FeatureDim, encoder is ITextEncoder, root, layout,
+            [.. options.Shots], [.. options.Seeds], [.. methods.Select(EvaluationMethods.NameOf)], options.Fsac,
+            options.CheckpointInterval, torch.get_num_threads());
+        var summaries = new List<CategorySummary>();
+        var records = new List<EvaluationRecord>();
+        var diagnostics = new List<RunDiagnostics>();
+        try
+        {
+            for (int c = 0; c < categories.Count; c++)
+            {
+                var context = new CategoryContext(categories[c], c + 1, categories.Count, progress);
+                RunCategory(context, options, methods, summaries, records, diagnostics, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new EvaluationCancelledException(new EvaluationReport(settings, summaries, records, diagnostics, notes, Complete: false), cancellationToken);
+        }
+        return new EvaluationReport(settings, summaries, records, diagnostics, notes, Complete: true);
+    }
+
+    private static void CheckCategories(IReadOnlyList<DatasetCategory> categories, EvaluationOptions options)
+    {
+        if (categories.Count == 0)
+            throw new EvaluationSetupException("There is no category to evaluate.", "check the data folder and its layout");
+        int maxShots = options.Shots.Max();
+        foreach (var category in categories)
+        {
+            if (category.NormalPool.Count < maxShots)
+                throw new EvaluationSetupException(
+                    $"Category '{category.Name}' has {category.NormalPool.Count} normal image(s), fewer than the {maxShots} shots asked for.",
+                    "ask for fewer shots, or add normal images to that category");
+            if (!category.Test.Any(t => t.IsAnomaly))
+                throw new EvaluationSetupException($"Category '{category.Name}' has no anomalous test image.",
+                    "the metrics need anomalous test images; add some or leave the category out");
+            foreach (var seed in options.Seeds)
+                if (FewShotSplit.Draw(category, maxShots, seed).Test.All(t => t.IsAnomaly))
+                    throw new EvaluationSetupException(
+                        $"Category '{category.Name}' has no normal test image left once {maxShots} shots are drawn (seed {seed}).",
+                        "ask for fewer shots, or add normal images to that category");
+        }
+    }
+
+    private void RunCategory(CategoryContext context, EvaluationOptions options, List<EvaluationMethod> methods,
+        List<CategorySummary> summaries, List<EvaluationRecord> records, List<RunDiagnostics> diagnostics, CancellationToken cancellationToken)
+    {
+        var category = context.Category;
+        var fsacOptions = options.ClassNameFromCategory ? options.Fsac with { ClassName = ClassNameOf(category.Name) } : options.Fsac;
+        var watch = Stopwatch.StartNew();
+        using var features = EncodeTestImages(context, fsacOptions.InferenceBatchSize, cancellationToken);
+        double encodeMs = watch.Elapsed.TotalMilliseconds / category.Test.Count;
+        summaries.Add(new CategorySummary(category.Name, category.NormalPool.Count, category.Test.Count,
+            category.Test.Count(t => t.IsAnomaly), encodeMs));
+
+        var rowOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < category.Test.Count; i++) rowOf[category.Test[i].Path] = i;
+        int diagnosticShots = options.DiagnosticShots ?? options.Shots.Max();
+        EvaluationMethod? traced = methods.Where(EvaluationMethods.IsFsac).Select(m => (EvaluationMethod?)m).FirstOrDefault();
+
+        // Zero-shot needs no shots: its prompts are encoded once per category and the model serves every run.
+        ZeroShotClassifier? zeroShot = null;
+        double zeroShotSeconds = 0;
+        if (methods.Contains(EvaluationMethod.ZeroShot))
+        {
+            watch.Restart();
+            zeroShot = ZeroShotClassifier.Fit(encoder, fsacOptions);
+            zeroShotSeconds = watch.Elapsed.TotalSeconds;
+        }
+        try
+        {
+            foreach (var shots in options.Shots)
+                foreach (var seed in options.Seeds)
+                {
+                    var split = FewShotSplit.Draw(category, shots, seed);
+                    var run = new RunContext(context, split, shots, seed, encodeMs, fsacOptions with { Seed = seed },
+                        [.. split.Test.Select(t => rowOf[t.Path])], zeroShot, zeroShotSeconds);
+                    bool diagnostic = shots == diagnosticShots && seed == options.Seeds[0];
+                    var result = RunSplit(run, methods, diagnostic, traced, options, features, records, cancellationToken);
+                    if (result is not null) diagnostics.Add(result);
+                }
+        }
+        finally
+        {
+            zeroShot?.Dispose();
+        }
+    }
+
+    private RunDiagnostics? RunSplit(RunContext run, List<EvaluationMethod> methods, bool diagnostic, EvaluationMethod? traced,
+        EvaluationOptions options, Tensor categoryFeatures, List<EvaluationRecord> records, CancellationToken cancellationToken)
+    {
+        using var scope = NewDisposeScope();
+        using var rows = tensor(run.Rows.Select(r => (long)r).ToArray());
+        var features = categoryFeatures.index_select(0, rows);
+        var labels = run.Split.Test.Select(t => t.IsAnomaly).ToArray();
+        var shotImages = new List<Image<Rgb24>>(run.Shots);
+        var scoresByMethod = new Dictionary<string, float[]>();
+        TrainingCurve? curve = null;
+        List<WorstCase> worst = [];
+        try
+        {
+            foreach (var path in run.Split.Shots) shotImages.Add(loader.Load(path));
+            foreach (var method in methods)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                bool trace = diagnostic && method == traced;
+                var checkpoints = new List<EpochCheckpoint>();
+                var watch = Stopwatch.StartNew();
+                var observed = TimeSpan.Zero;
+                Action<TrainingCheckpoint>? onCheckpoint = trace && options.CheckpointInterval > 0
+                    ? c =>
+                    {
+                        if (c.Epoch % options.CheckpointInterval != 0 && c.Epoch != c.TotalEpochs) return;
+                        var start = watch.Elapsed;
+                        var s = c.ScoreFeatures(features);
+                        checkpoints.Add(new EpochCheckpoint(c.Epoch, Metrics.Auroc(s, labels), s));
+                        observed += watch.Elapsed - start;
+                    }
+                    : null;
+                // The zero-shot model belongs to the category; every other model is fitted for this run and disposed after it.
+                using var fitted = method == EvaluationMethod.ZeroShot ? null : Fit(method, run, shotImages, onCheckpoint, cancellationToken);
+                var scorer = fitted is null ? run.ZeroShot! : (IFeatureScorer)fitted;
+                double fitSeconds = fitted is null ? run.ZeroShotSeconds : (watch.Elapsed - observed).TotalSeconds;
+
+                watch.Restart();
+                var scores = scorer.ScoreFeatures(features);
+                double headMs = watch.Elapsed.TotalMilliseconds / scores.Length;
+                var record = new EvaluationRecord(run.Context.Category.Name, EvaluationMethods.NameOf(method), run.Shots, run.Seed,
+                    Metrics.Auroc(scores, labels), Metrics.AveragePrecision(scores, labels), Metrics.F1Max(scores, labels),
+                    fitSeconds, run.EncodeMsPerImage + headMs, labels.Count(l => !l), labels.Count(l => l));
+                records.Add(record);
+                run.Context.Report(EvaluationPhase.RunCompleted, 1, 1, run.Describe(method), record);
+
+                if (!diagnostic) continue;
+                scoresByMethod[record.Method] = scores;
+                if (trace && fitted is FewShotAnomalyClassifier fsac)
+                {
+                    curve = new TrainingCurve(record.Method, checkpoints, fsac.History);
+                    worst = WorstCases(fsac, run, scores, options.HeatmapsPerClass, cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var image in shotImages) image.Dispose();
+        }
+        return !diagnostic
+            ? null
+            : new RunDiagnostics(run.Context.Category.Name, run.Shots, run.Seed, [.. run.Split.Test.Select(t => t.Path)], labels,
+                scoresByMethod, curve, worst);
+    }
+
+    /// <summary>Fits kNN or a CLIP-FSAC variant on the run's shots.</summary>
+    private IAnomalyClassifier Fit(EvaluationMethod method, RunContext run, List<Image<Rgb24>> shots,
+        Action<TrainingCheckpoint>? checkpoint, CancellationToken cancellationToken)
+    {
+        if (method == EvaluationMethod.Knn)
+            return KnnBaseline.Fit(encoder, shots, run.Options.InferenceBatchSize, cancellationToken);
+        var options = EvaluationMethods.OptionsFor(method, run.Options);
+        var synthesizer = synthesizerFactory(options.SynthesisMethod);
+        var progress = new TrainingReporter(run.Context, run.Describe(method), FsacTrainer.StagesOf(options.TrainingMode).Count * options.EpochsPerStage);
+        return checkpoint is null
+            ? FewShotAnomalyClassifier.Fit(encoder, shots, options, synthesizer, progress, cancellationToken)
+            : FewShotAnomalyClassifier.Fit(encoder, shots, options, synthesizer, checkpoint, progress, cancellationToken);
+    }
+
+    private List<WorstCase> WorstCases(FewShotAnomalyClassifier model, RunContext run, float[] scores, int perClass, CancellationToken cancellationToken)
+    {
+        var test = run.Split.Test;
+        var anomalies = Enumerable.Range(0, test.Count).Where(i => test[i].IsAnomaly).OrderBy(i => scores[i]).ThenBy(i => i).Take(perClass);
+        var normals = Enumerable.Range(0, test.Count).Where(i => !test[i].IsAnomaly).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(perClass);
+        var chosen = anomalies.Select((i, r) => (Index: i, Rank: r + 1)).Concat(normals.Select((i, r) => (Index: i, Rank: r + 1))).ToList();
+        var result = new List<WorstCase>(chosen.Count);
+        foreach (var (index, rank) in chosen)
+        {
+            run.Context.Report(EvaluationPhase.Saliency, result.Count, chosen.Count, null, null);
+            using var image = loader.Load(test[index].Path);
+            var map = model.Saliency(image, cancellationToken);
+            result.Add(new WorstCase(test[index].Path, test[index].IsAnomaly, scores[index], rank, image.Width, image.Height, map));
+        }
+        if (chosen.Count > 0) run.Context.Report(EvaluationPhase.Saliency, chosen.Count, chosen.Count, null, null);
+        return result;
+    }
+
+    private Tensor EncodeTestImages(CategoryContext context, int batchSize, CancellationToken cancellationToken)
+    {
+        var test = context.Category.Test;
+        using var scope = NewDisposeScope();
+        var parts = new List<Tensor>();
+        context.Report(EvaluationPhase.Encoding, 0, test.Count, null, null);
+        for (int start = 0; start < test.Count; start += batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var images = new List<Image<Rgb24>>(batchSize);
+            try
+            {
+                for (int i = start; i < Math.Min(start + batchSize, test.Count); i++) images.Add(loader.Load(test[i].Path));
+                parts.Add(encoder.EncodeImages(images, batchSize, cancellationToken));
+            }
+            finally
+            {
+                foreach (var image in images) image.Dispose();
+            }
+            context.Report(EvaluationPhase.Encoding, Math.Min(start + batchSize, test.Count), test.Count, null, null);
+        }
+        return cat(parts, 0).DetachFromDisposeScope();
+    }
+
+    /// <summary>The prompt class name of a category: its last name segment, underscores as spaces.</summary>
+    private static string ClassNameOf(string category)
+    {
+        var last = category.TrimEnd('/').Split('/').Last();
+        var name = last.Replace('_', ' ').Trim();
+        return name.Length == 0 ? "object" : name;
+    }
+
+    private sealed record CategoryContext(DatasetCategory Category, int Index, int Count, IProgress<EvaluationProgress>? Progress)
+    {
+        public void Report(EvaluationPhase phase, int done, int total, string? detail, EvaluationRecord? record)
+            => Progress?.Report(new EvaluationProgress(phase, Category.Name, Index, Count, done, total, detail, record));
+    }
+
+    private sealed record RunContext(CategoryContext Context, FewShotSplit Split, int Shots, int Seed, double EncodeMsPerImage,
+        FsacOptions Options, int[] Rows, ZeroShotClassifier? ZeroShot, double ZeroShotSeconds)
+    {
+        public string Describe(EvaluationMethod method) => $"k={Shots} seed={Seed} {EvaluationMethods.NameOf(method)}";
+    }
+
+    /// <summary>Forwards training epochs as <see cref="EvaluationPhase.Training"/> reports, numbered over all stages.</summary>
+    private sealed class TrainingReporter(CategoryContext context, string detail, int totalEpochs) : IProgress<TrainingProgress>
+    {
+        private int done;
+
+        public void Report(TrainingProgress value) => context.Report(EvaluationPhase.Training, ++done, totalEpochs, detail, null);
+    }
+}

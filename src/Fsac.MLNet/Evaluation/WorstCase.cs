@@ -1,0 +1,23 @@
+namespace Fsac.MLNet.Evaluation;
+
+/// <summary>
+/// A test image a diagnostic run got most wrong (a low-scored anomaly or a high-scored normal) with its saliency map
+/// (|∂score/∂pixel|, §3.5), to draw with <see cref="Imaging.SaliencyOverlay"/>.
+/// </summary>
+/// <param name="Path">The image file.</param>
+/// <param name="IsAnomaly">Its label.</param>
+/// <param name="Score">Its anomaly score.</param>
+/// <param name="Rank">1 for the worst of its class, 2 for the next, ...</param>
+/// <param name="Width">Image width, the map's too.</param>
+/// <param name="Height">Image height, the map's too.</param>
+/// <param name="Saliency">The map, row-major (<c>[y * Width + x]</c>).</param>
+public sealed record WorstCase(string Path, bool IsAnomaly, float Score, int Rank, int Width, int Height, float[] Saliency)
+{
+    /// <summary>The map as <c>[Height, Width]</c>, the form <see cref="Imaging.SaliencyOverlay.Render(SixLabors.ImageSharp.Image{SixLabors.ImageSharp.PixelFormats.Rgb24}, float[,], float)"/> takes.</summary>
+    public float[,] SaliencyGrid()
+    {
+        var grid = new float[Height, Width];
+        Buffer.BlockCopy(Saliency, 0, grid, 0, Saliency.Length * sizeof(float));
+        return grid;
+    }
+}
