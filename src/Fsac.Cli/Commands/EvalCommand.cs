@@ -208,8 +208,10 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         Console.CancelKeyPress += onCtrlC;
         try
         {
+            // Check the data before loading (or downloading) the backbone: a wrong path fails in a second.
+            var categories = AnomalyDatasets.Discover(settings.Data!, layout);
             using var encoder = Backbones.Resolve(settings.Backbone, precision);
-            AnsiConsole.MarkupLine($"backbone [bold]{Markup.Escape(encoder.Name)}[/], {torch.get_num_threads()} thread(s), output [bold]{Markup.Escape(settings.Out!)}[/]");
+            AnsiConsole.MarkupLine($"{categories.Count} categories, backbone [bold]{Markup.Escape(encoder.Name)}[/], {torch.get_num_threads()} thread(s), output [bold]{Markup.Escape(settings.Out!)}[/]");
             var runner = new EvaluationRunner(encoder);
             EvaluationReport report;
             try

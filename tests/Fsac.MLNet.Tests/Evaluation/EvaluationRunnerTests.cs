@@ -4,6 +4,7 @@ using Fsac.MLNet.Evaluation;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Model;
 using Fsac.MLNet.Tests.TestDoubles;
+using SixLabors.ImageSharp;
 
 namespace Fsac.MLNet.Tests.Evaluation;
 
@@ -126,6 +127,38 @@ public class EvaluationRunnerTests
                 Assert.IsTrue(w.Saliency.All(v => v >= 0) && w.Saliency.Any(v => v > 0), w.Path);
             }
         }
+    }
+
+    [TestMethod]
+    public void TheMVTecLayoutTestsOnTheTestFolderOnly()
+    {
+        var root = Directory.CreateTempSubdirectory("fsac-eval-mvtec").FullName;
+        try
+        {
+            var rng = new Random(5);
+            void Write(string folder, int count, bool defective)
+            {
+                Directory.CreateDirectory(Path.Combine(root, "tile", folder));
+                for (int i = 0; i < count; i++)
+                {
+                    using var image = defective ? SyntheticImages.Defective(rng) : SyntheticImages.Normal(rng);
+                    image.SaveAsPng(Path.Combine(root, "tile", folder, $"{i:D3}.png"));
+                }
+            }
+            Write("train/good", 4, false);
+            Write("test/good", 3, false);
+            Write("test/crack", 2, true);
+            Write("test/hole", 2, true);
+            using var encoder = new TinyEncoder();
+
+            var report = EvaluationFixture.Runner(encoder).Run(root, DatasetLayout.MVTec,
+                EvaluationFixture.Options(EvaluationMethod.Knn) with { Shots = [2, 4] });
+
+            Assert.AreEqual(4, report.Records.Count);
+            Assert.IsTrue(report.Records.All(r => r.Category == "tile" && r.TestNormals == 3 && r.TestAnomalies == 4), "the training pool is not tested");
+            Assert.IsFalse(report.Diagnostics.Single().Paths.Any(p => p.Contains("train")));
+        }
+        finally { Directory.Delete(root, true); }
     }
 
     [TestMethod]
