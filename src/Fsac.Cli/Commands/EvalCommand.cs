@@ -23,7 +23,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--data <ROOT>")]
-        [Description("Data set folder.")]
+        [Description("Data set folder. Default: ../shared/data beside the repository (folder layout) when it exists, else a demo set rendered into <out>/demo-data.")]
         public string? Data { get; init; }
 
         [CommandOption("--layout <LAYOUT>")]
@@ -113,7 +113,6 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Data)) return ValidationResult.Error("--data <ROOT> is required.");
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out <DIR> is required.");
             if (Layout.ToLowerInvariant() is not ("mvtec" or "visa" or "folder")) return ValidationResult.Error($"Unknown --layout '{Layout}'; use mvtec, visa or folder.");
             if (DType is not ("fp32" or "bf16")) return ValidationResult.Error("--dtype must be fp32 or bf16.");
@@ -194,7 +193,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         // A log file gets whole lines: Spectre would wrap them at 80 columns.
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
         var options = settings.ToOptions();
-        var layout = AnomalyDatasets.ParseLayout(settings.Layout);
+        var (data, layout) = ResolveData(settings);
         var precision = settings.DType == "bf16" ? EncoderPrecision.BFloat16 : EncoderPrecision.Float32;
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -209,14 +208,14 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         try
         {
             // Check the data before loading (or downloading) the backbone: a wrong path fails in a second.
-            var categories = AnomalyDatasets.Discover(settings.Data!, layout);
+            var categories = AnomalyDatasets.Discover(data, layout);
             using var encoder = Backbones.Resolve(settings.Backbone, precision);
             AnsiConsole.MarkupLine($"{categories.Count} categories, backbone [bold]{Markup.Escape(encoder.Name)}[/], {torch.get_num_threads()} thread(s), output [bold]{Markup.Escape(settings.Out!)}[/]");
             var runner = new EvaluationRunner(encoder);
             EvaluationReport report;
             try
             {
-                report = Run(runner, settings.Data!, layout, options, stop.Token);
+                report = Run(runner, data, layout, options, stop.Token);
             }
             catch (EvaluationCancelledException cancelled)
             {
@@ -233,6 +232,32 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         {
             Console.CancelKeyPress -= onCtrlC;
         }
+    }
+
+    /// <summary>
+    /// The data to evaluate: --data with --layout when given; else ../shared/data beside the repository (folder layout);
+    /// else a demo set rendered into the output folder, so that the command works on any machine, offline.
+    /// </summary>
+    private static (string Root, DatasetLayout Layout) ResolveData(Settings settings)
+    {
+        if (!string.IsNullOrWhiteSpace(settings.Data)) return (settings.Data, AnomalyDatasets.ParseLayout(settings.Layout));
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (!File.Exists(Path.Combine(dir.FullName, "Fsac.MLNet.sln"))) continue;
+                var shared = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
+                if (Directory.Exists(shared))
+                {
+                    AnsiConsole.MarkupLine($"data: [bold]{Markup.Escape(shared)}[/] (folder layout)");
+                    return (shared, DatasetLayout.Folder);
+                }
+                break;
+            }
+        }
+        var demo = Path.Combine(settings.Out!, "demo-data");
+        AnsiConsole.MarkupLine($"[yellow]no --data given and ../shared/data not found beside the repository:[/] rendering a demo set into [bold]{Markup.Escape(demo)}[/]");
+        return (DemoDataset.Render(demo), DatasetLayout.Folder);
     }
 
     private static EvaluationReport Run(EvaluationRunner runner, string data, DatasetLayout layout, EvaluationOptions options, CancellationToken token)
