@@ -24,18 +24,22 @@ public static class SharedData
         return p;
     }
 
+    /// <summary>The repository root: the first folder above the test binaries that holds Fsac.MLNet.sln.</summary>
+    public static string RepositoryRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+                if (File.Exists(System.IO.Path.Combine(dir.FullName, "Fsac.MLNet.sln"))) return dir.FullName;
+            throw new AssertFailedException("Fsac.MLNet.sln not found above the test binaries.");
+        }
+    }
+
     private static string? Find()
     {
         var env = Environment.GetEnvironmentVariable("FSAC_SHARED");
         if (!string.IsNullOrEmpty(env) && Directory.Exists(env)) return System.IO.Path.GetFullPath(env);
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "Fsac.MLNet.sln")))
-            {
-                var candidate = System.IO.Path.Combine(dir.FullName, "..", "shared");
-                return Directory.Exists(candidate) ? System.IO.Path.GetFullPath(candidate) : null;
-            }
-        }
-        return null;
+        var candidate = System.IO.Path.Combine(RepositoryRoot, "..", "shared");
+        return Directory.Exists(candidate) ? System.IO.Path.GetFullPath(candidate) : null;
     }
 }

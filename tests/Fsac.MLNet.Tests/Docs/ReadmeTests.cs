@@ -12,7 +12,7 @@ public partial class ReadmeTests
     [TestMethod]
     public void ReadmeExamplesEqualTheSamplePrograms()
     {
-        var root = RepositoryRoot();
+        var root = SharedData.RepositoryRoot;
         var readme = File.ReadAllText(Path.Combine(root, "README.md")).ReplaceLineEndings("\n");
         var blocks = SampleBlock().Matches(readme);
         Assert.IsGreaterThanOrEqualTo(2, blocks.Count, "the README should embed the QuickStart and Pipeline samples");
@@ -23,12 +23,5 @@ public partial class ReadmeTests
             var sample = File.ReadAllText(path).ReplaceLineEndings("\n").TrimEnd('\n');
             Assert.AreEqual(sample, block.Groups["code"].Value, $"README's copy of {block.Groups["path"].Value} differs from the file");
         }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Fsac.MLNet.sln"))) return dir.FullName;
-        throw new AssertFailedException("Fsac.MLNet.sln not found above the test binaries.");
     }
 }
