@@ -114,7 +114,7 @@ public static class EvaluationFigures
             foreach (var item in rows[r].OrderBy(x => x.Rank))
             {
                 using var original = ImageLoader.Default.Load(item.Path);
-                using var overlay = SaliencyOverlay.Render(original, item.SaliencyGrid());
+                using var overlay = SaliencyOverlay.Render(original, item.Saliency);
                 var file = Path.Combine(dir, $"{(item.IsAnomaly ? "anomaly" : "normal")}-{item.Rank}.png");
                 overlay.SaveAsPng(file);
                 written.Add(file);

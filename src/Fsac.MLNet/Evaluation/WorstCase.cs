@@ -11,13 +11,4 @@ namespace Fsac.MLNet.Evaluation;
 /// <param name="Width">Image width, the map's too.</param>
 /// <param name="Height">Image height, the map's too.</param>
 /// <param name="Saliency">The map, row-major (<c>[y * Width + x]</c>).</param>
-public sealed record WorstCase(string Path, bool IsAnomaly, float Score, int Rank, int Width, int Height, float[] Saliency)
-{
-    /// <summary>The map as <c>[Height, Width]</c>, the form <see cref="Imaging.SaliencyOverlay.Render(SixLabors.ImageSharp.Image{SixLabors.ImageSharp.PixelFormats.Rgb24}, float[,], float)"/> takes.</summary>
-    public float[,] SaliencyGrid()
-    {
-        var grid = new float[Height, Width];
-        Buffer.BlockCopy(Saliency, 0, grid, 0, Saliency.Length * sizeof(float));
-        return grid;
-    }
-}
+public sealed record WorstCase(string Path, bool IsAnomaly, float Score, int Rank, int Width, int Height, float[] Saliency);

@@ -11,15 +11,19 @@ public static class SaliencyOverlay
 {
     /// <summary>Renders the overlay as a new image (the caller disposes it).</summary>
     /// <param name="original">The image the map was computed for (not modified).</param>
-    /// <param name="saliency">The map, <c>[height, width]</c> of <paramref name="original"/>.</param>
+    /// <param name="saliency">
+    /// The map, row-major with the image's size (<c>[y * width + x]</c>), as
+    /// <see cref="Classification.FewShotAnomalyClassifier.Saliency"/> returns it.
+    /// </param>
     /// <param name="alpha">Opacity of the colour map, from 0 (original only) to 1 (map only).</param>
-    /// <exception cref="ArgumentException">The map's size differs from the image's, or alpha is outside [0, 1].</exception>
-    public static Image<Rgb24> Render(Image<Rgb24> original, float[,] saliency, float alpha = 0.5f)
+    /// <exception cref="ArgumentException">The map does not have width × height values.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Alpha is outside [0, 1].</exception>
+    public static Image<Rgb24> Render(Image<Rgb24> original, float[] saliency, float alpha = 0.5f)
     {
         ArgumentNullException.ThrowIfNull(original);
         ArgumentNullException.ThrowIfNull(saliency);
-        if (saliency.GetLength(0) != original.Height || saliency.GetLength(1) != original.Width)
-            throw new ArgumentException($"The map is {saliency.GetLength(0)}x{saliency.GetLength(1)} (rows x columns) but the image is {original.Height}x{original.Width}.", nameof(saliency));
+        if (saliency.Length != original.Width * original.Height)
+            throw new ArgumentException($"The map has {saliency.Length} values but the image has {original.Width}x{original.Height} pixels.", nameof(saliency));
         if (!(alpha >= 0f && alpha <= 1f)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "must lie in [0, 1].");
 
         float min = float.PositiveInfinity, max = float.NegativeInfinity;
@@ -36,9 +40,10 @@ public static class SaliencyOverlay
             for (int y = 0; y < rows.Height; y++)
             {
                 var row = rows.GetRowSpan(y);
+                var values = saliency.AsSpan(y * row.Length, row.Length);
                 for (int x = 0; x < row.Length; x++)
                 {
-                    var (r, g, b) = Jet((saliency[y, x] - min) / range);
+                    var (r, g, b) = Jet((values[x] - min) / range);
                     row[x] = new Rgb24(Blend(row[x].R, r, alpha), Blend(row[x].G, g, alpha), Blend(row[x].B, b, alpha));
                 }
             }
@@ -46,31 +51,8 @@ public static class SaliencyOverlay
         return result;
     }
 
-    /// <summary>
-    /// Renders the overlay of a row-major map (<c>[y * width + x]</c>), as
-    /// <see cref="Classification.FewShotAnomalyClassifier.Saliency"/> returns it (the caller disposes the result).
-    /// </summary>
-    /// <exception cref="ArgumentException">The map does not have width × height values, or alpha is outside [0, 1].</exception>
-    public static Image<Rgb24> Render(Image<Rgb24> original, float[] saliency, float alpha = 0.5f)
-    {
-        ArgumentNullException.ThrowIfNull(original);
-        ArgumentNullException.ThrowIfNull(saliency);
-        if (saliency.Length != original.Width * original.Height)
-            throw new ArgumentException($"The map has {saliency.Length} values but the image has {original.Width}x{original.Height} pixels.", nameof(saliency));
-        var map = new float[original.Height, original.Width];
-        Buffer.BlockCopy(saliency, 0, map, 0, saliency.Length * sizeof(float));
-        return Render(original, map, alpha);
-    }
-
-    /// <summary>Renders the overlay of a row-major map (see <see cref="Render(Image{Rgb24}, float[], float)"/>) and writes it as a PNG file.</summary>
-    public static void WritePng(Image<Rgb24> original, float[] saliency, string path, float alpha = 0.5f)
-    {
-        using var overlay = Render(original, saliency, alpha);
-        overlay.SaveAsPng(path);
-    }
-
     /// <summary>Renders the overlay and writes it as PNG to <paramref name="output"/>.</summary>
-    public static void WritePng(Image<Rgb24> original, float[,] saliency, Stream output, float alpha = 0.5f)
+    public static void WritePng(Image<Rgb24> original, float[] saliency, Stream output, float alpha = 0.5f)
     {
         ArgumentNullException.ThrowIfNull(output);
         using var overlay = Render(original, saliency, alpha);
@@ -78,7 +60,7 @@ public static class SaliencyOverlay
     }
 
     /// <summary>Renders the overlay and writes it as a PNG file.</summary>
-    public static void WritePng(Image<Rgb24> original, float[,] saliency, string path, float alpha = 0.5f)
+    public static void WritePng(Image<Rgb24> original, float[] saliency, string path, float alpha = 0.5f)
     {
         using var file = File.Create(path);
         WritePng(original, saliency, file, alpha);
