@@ -1,6 +1,5 @@
 using Fsac.MLNet.Classification;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.Synthesis;
 using Fsac.MLNet.Training;
 using Microsoft.ML.Runtime;
 using SixLabors.ImageSharp;
@@ -14,50 +13,36 @@ namespace Fsac.MLNet;
 /// </summary>
 internal sealed class FsacModelTrainer(FewShotAnomalyOptions options) : IAnomalyModelTrainer
 {
+    private BackboneReference Backbone { get; } = new(options.Backbone, options.Precision);
+
     public IAnomalyModel Fit(IReadOnlyList<Image<Rgb24>> normals, IChannel channel, CancellationToken cancellationToken)
     {
         var method = options.Method with { InferenceBatchSize = options.BatchSize };
-        var encoder = ResolveBackbone();
-        try
-        {
-            channel.Info(MessageSensitivity.None,
-                $"FewShotAnomaly: fitting CLIP-FSAC ({method.TrainingMode}, {method.EpochsPerStage} epochs per stage, " +
-                $"'{method.SynthesisMethod}' anomalies) on {normals.Count} shot(s) with backbone '{encoder.Name}'.");
-            var progress = new ChannelProgress(channel);
-            return FewShotAnomalyClassifier
-                .Fit(encoder, normals, method, AnomalySynthesizers.Create(method.SynthesisMethod), progress, cancellationToken)
-                .OwnEncoder();
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
+        channel.Info(MessageSensitivity.None,
+            $"FewShotAnomaly: fitting CLIP-FSAC ({method.TrainingMode}, {method.EpochsPerStage} epochs per stage, " +
+            $"'{method.SynthesisMethod}' anomalies) on {normals.Count} shot(s) with backbone '{Backbone.Spec}'.");
+        return FewShotAnomalyClassifier.Fit(Backbone, normals, method, new ChannelProgress(channel), cancellationToken);
     }
 
     public IAnomalyModel Load(Stream stream)
     {
-        var encoder = ResolveBackbone();
+        IImageEncoder encoder;
         try
         {
-            return FewShotAnomalyClassifier.Load(stream, encoder).OwnEncoder();
+            encoder = Backbone.Resolve();
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or HttpRequestException)
+        {
+            throw new InvalidOperationException($"The backbone '{options.Backbone}' is not available here: {e.Message}", e);
+        }
+        try
+        {
+            return FewShotAnomalyClassifier.Load(stream, encoder).OwnEncoder(Backbone);
         }
         catch
         {
             encoder.Dispose();
             throw;
-        }
-    }
-
-    private IImageEncoder ResolveBackbone()
-    {
-        try
-        {
-            return Backbones.Resolve(options.Backbone, options.Precision);
-        }
-        catch (Exception e) when (e is ArgumentException or IOException or HttpRequestException)
-        {
-            throw new InvalidOperationException($"The backbone '{options.Backbone}' is not available here: {e.Message}", e);
         }
     }
 
