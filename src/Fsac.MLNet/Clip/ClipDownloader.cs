@@ -159,6 +159,18 @@ public sealed class ClipDownloader : IDisposable
         }
     }
 
+    /// <summary>
+    /// The full SHA-256 recorded beside <paramref name="target"/> when this downloader fetched and verified it
+    /// (the <c>.sha256</c> file, sha256sum format), or null when there is no record.
+    /// </summary>
+    internal static string? RecordedSha256(string target)
+    {
+        var record = target + HashSuffix;
+        if (!File.Exists(record)) return null;
+        var hex = File.ReadAllText(record).Split(' ', 2)[0].Trim();
+        return hex.Length == 64 && hex.All(Uri.IsHexDigit) ? hex.ToLowerInvariant() : null;
+    }
+
     private static bool Matches(string? expected, string actual)
         => expected is null || actual.StartsWith(expected, StringComparison.OrdinalIgnoreCase);
 

@@ -133,8 +133,10 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
         }
     }
 
+    // Weights fetched by ClipDownloader carry their verified hash beside them: no second read of the file.
     private static string ShortHash(string path)
     {
+        if (ClipDownloader.RecordedSha256(path) is { } recorded) return recorded[..12];
         using var fs = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(fs))[..12];
     }

@@ -56,6 +56,26 @@ public class ClipEncoderTests
     }
 
     [TestMethod]
+    public void NameUsesTheDownloadersHashRecordWhenThereIsOne()
+    {
+        var dir = ModelFolder("tiny-vit", "open_clip_model.safetensors");
+        try
+        {
+            var weights = Path.Combine(dir, "open_clip_model.safetensors");
+            string computed;
+            using (var encoder = ClipEncoder.Load(dir)) computed = encoder.Name;
+            var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(weights)));
+            StringAssert.EndsWith(computed, ":" + sha[..12]);
+
+            // A record written after verification is trusted (the weights are not read a second time to hash them).
+            var recorded = new string('a', 64);
+            File.WriteAllText(weights + ".sha256", $"{recorded}  open_clip_model.safetensors\n");
+            using (var encoder = ClipEncoder.Load(dir)) StringAssert.EndsWith(encoder.Name, ":" + recorded[..12]);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [TestMethod]
     public void MissingPiecesAreNamed()
     {
         var dir = ModelFolder("tiny-vit", "open_clip_model.safetensors");
