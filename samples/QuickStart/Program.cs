@@ -1,12 +1,11 @@
-// The shortest real program: fit CLIP-FSAC on 4 normal cookie photographs (ResNet18, offline), score held-out
-// normal and anomalous ones, print a table and write a saliency heatmap per image.
+// The shortest real program: fit the default method on 4 normal cookie photographs (ResNet18, offline), score
+// held-out normal and anomalous ones, print a table and write an anomaly heatmap per image.
 // Data: ../shared/data/cookies beside the repository (normal/*.jpg and anomaly/*.jpg).
 // Usage: dotnet run --project samples/QuickStart [heatmap folder, default ./heatmaps]
 
 using Fsac.MLNet.Classification;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.Model;
 
 var cookies = FindCookies();
 if (cookies is null)
@@ -22,15 +21,16 @@ var shots = normals[..4].Select(ImageLoader.Default.Load).ToList();
 string[] test = [.. normals[4..8], .. Directory.GetFiles(Path.Combine(cookies, "anomaly"), "*.jpg").Order(StringComparer.Ordinal).Take(4)];
 
 Console.WriteLine($"Fitting on {shots.Count} normal cookies...");
-using var model = FewShotAnomalyClassifier.Fit(new BackboneReference("resnet18"), shots, FsacPreset.MVTec with { ClassName = "cookie" });
+using var model = FewShotAnomalyClassifier.Fit(new BackboneReference("resnet18"), shots);
 model.Save("cookie.fsac"); // FewShotAnomalyClassifier.Load("cookie.fsac") or 'fsac predict --model cookie.fsac' read it back
 
 Console.WriteLine($"{"image",-28} {"score",6}  decision   (threshold {model.Threshold:F3})");
 foreach (var file in test)
 {
     using var image = ImageLoader.Default.Load(file);
-    float score = model.Score([image])[0];
-    SaliencyOverlay.WritePng(image, model.Saliency(image), Path.Combine(heatmaps, Path.GetFileNameWithoutExtension(file) + ".png"));
+    var (scores, maps) = model.ScoreWithMaps([image], withMaps: true);
+    float score = scores[0];
+    SaliencyOverlay.WritePng(image, maps[0], Path.Combine(heatmaps, Path.GetFileNameWithoutExtension(file) + ".png"));
     var label = Path.GetFileName(Path.GetDirectoryName(file)) + "/" + Path.GetFileName(file);
     Console.WriteLine($"{label,-28} {score,6:F3}  {(score >= model.Threshold ? "ANOMALOUS" : "normal")}");
 }

@@ -16,8 +16,9 @@ app.Configure(config =>
 {
     config.SetApplicationName("fsac");
     config.SetExceptionHandler((ex, resolver) => ErrorReporter.Report(ex, args, resolver?.Resolve(typeof(IAnsiConsole)) as IAnsiConsole ?? AnsiConsole.Console));
-    config.AddCommand<FitCommand>("fit").WithDescription("Fit CLIP-FSAC on k normal images and save the model (.fsac).");
-    config.AddCommand<PredictCommand>("predict").WithDescription("Score images with a saved model: anomaly score, decision and saliency heatmaps.");
+    config.AddCommand<FitCommand>("fit").WithDescription("Fit a few-shot method (default, patchcore or fsac) on k normal images and save the model (.fsac).");
+    config.AddCommand<PredictCommand>("predict").WithDescription("Score images with a saved model: anomaly score, decision and anomaly heatmaps.");
+    config.AddCommand<UpdateCommand>("update").WithDescription("Add normal images to a saved memory model without refitting.");
     config.AddCommand<BenchCommand>("bench").WithDescription("Measure encoder throughput, matmul peak and memory.");
     config.AddCommand<EmbedCommand>("embed").WithDescription("Write CLIP image and text features to a safetensors file.");
     config.AddCommand<DownloadCommand>("download").WithDescription("Download published CLIP weights (name:tag) into the cache.");

@@ -19,6 +19,6 @@ public sealed class BuiltInBackboneResolver : IBackboneResolver
     public IAnomalyModelTrainer Resolve(FewShotAnomalyOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new FsacModelTrainer(options);
+        return new AnomalyModelTrainer(options);
     }
 }

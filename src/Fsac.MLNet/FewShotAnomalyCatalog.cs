@@ -1,12 +1,13 @@
-using Fsac.MLNet.Model;
 using Fsac.MLNet;
+using Fsac.MLNet.Classification;
+using Fsac.MLNet.Model;
 using Fsac.MLNet.Pipeline;
 
 // Catalog extensions live in ML.NET's namespace, as ML.NET's own packages do, so that
 // mlContext.Transforms.FewShotAnomaly(...) needs no extra using.
 namespace Microsoft.ML;
 
-/// <summary><c>mlContext.Transforms.FewShotAnomaly(...)</c>: few-shot industrial anomaly classification (CLIP-FSAC).</summary>
+/// <summary><c>mlContext.Transforms.FewShotAnomaly(...)</c>: few-shot industrial anomaly classification and localisation.</summary>
 public static class FewShotAnomalyCatalog
 {
     /// <summary>
@@ -21,10 +22,11 @@ public static class FewShotAnomalyCatalog
     /// <param name="predictedLabelColumnName">Output decision (true = anomalous).</param>
     /// <param name="probabilityColumnName">Output anomaly score in [0, 1].</param>
     /// <param name="labelColumnName">Optional Boolean label column (true = anomalous) used at fit time to keep normal rows only.</param>
-    /// <param name="className">Object name used in the text prompts.</param>
+    /// <param name="className">Object name used in CLIP-FSAC's text prompts.</param>
     /// <param name="backbone"><c>resnet18</c> (built in, offline), a CLIP model folder or a <c>name:tag</c>.</param>
     /// <param name="shots">Number of normal images to fit on.</param>
     /// <param name="seed">Seed of the shot sampling and fitting; null derives it from the <c>MLContext</c>'s seed.</param>
+    /// <param name="method">The method; <see cref="AnomalyMethod.Default"/>, the one that scored best on real images, unless named.</param>
     public static FewShotAnomalyEstimator FewShotAnomaly(this TransformsCatalog catalog,
         string imageColumnName = "Image",
         string scoreColumnName = "Score",
@@ -34,7 +36,8 @@ public static class FewShotAnomalyCatalog
         string className = "object",
         string backbone = "resnet18",
         int shots = 4,
-        int? seed = null) =>
+        int? seed = null,
+        AnomalyMethod method = AnomalyMethod.Default) =>
         catalog.FewShotAnomaly(new FewShotAnomalyOptions
         {
             ImageColumnName = imageColumnName,
@@ -42,7 +45,8 @@ public static class FewShotAnomalyCatalog
             PredictedLabelColumnName = predictedLabelColumnName,
             ProbabilityColumnName = probabilityColumnName,
             LabelColumnName = labelColumnName,
-            Method = FsacPreset.MVTec with { ClassName = className },
+            Method = method,
+            Fsac = FsacPreset.MVTec with { ClassName = className },
             Backbone = backbone,
             Shots = shots,
             Seed = seed,

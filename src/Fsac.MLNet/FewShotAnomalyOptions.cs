@@ -1,12 +1,14 @@
 using System.Text.Json.Serialization;
+using Fsac.MLNet.Classification;
 using Fsac.MLNet.Model;
+using Fsac.MLNet.PatchCore;
 
 namespace Fsac.MLNet;
 
 /// <summary>
-/// Everything <c>mlContext.Transforms.FewShotAnomaly(options)</c> can be told. The defaults reproduce the
-/// CLIP-FSAC paper's settings: 4 shots and <see cref="FsacPreset.MVTec"/> (100 epochs per stage, learning rates
-/// 5e-4 / 1e-4, α₁ = α₂ = 1, β₁ = 0.1, β₂ = 0.9, τ = 0.07, Gaussian-noise synthesis), float32.
+/// Everything <c>mlContext.Transforms.FewShotAnomaly(options)</c> can be told. The defaults: 4 shots and the
+/// default method (<see cref="DefaultMethod"/>, the one that scored best on real images), float32. The paper's
+/// CLIP-FSAC is <see cref="Method"/> = <see cref="AnomalyMethod.Fsac"/> with <see cref="Fsac"/> (<see cref="FsacPreset.MVTec"/>).
 /// </summary>
 public sealed class FewShotAnomalyOptions
 {
@@ -28,10 +30,16 @@ public sealed class FewShotAnomalyOptions
     /// <summary>Output decision (Boolean): true when the anomaly score is at or above the model's threshold.</summary>
     public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
 
-    /// <summary>Output anomaly score (Single) in [0, 1].</summary>
+    /// <summary>
+    /// Output anomaly score (Single) in [0, 1], ordered like the model's scores: CLIP-FSAC's S⁻/(S⁻+S⁺); for the memory
+    /// methods a logistic of the patch distance that is 0.5 at the threshold (<see cref="IAnomalyModel.ToProbability"/>).
+    /// </summary>
     public string ProbabilityColumnName { get; set; } = "Probability";
 
-    /// <summary>Output saliency map (Vector&lt;Single&gt;, row-major, non-negative); null (the default) leaves it out.</summary>
+    /// <summary>
+    /// Output anomaly map (Vector&lt;Single&gt;, row-major, non-negative; <see cref="IAnomalyModel.AnomalyMap"/>): the patch
+    /// scores placed on the image for the patch methods, gradient saliency for global CLIP-FSAC. Null (the default) leaves it out.
+    /// </summary>
     public string? AnomalyMapColumnName { get; set; }
 
     /// <summary>
@@ -63,12 +71,19 @@ public sealed class FewShotAnomalyOptions
     /// </summary>
     public int? Seed { get; set; }
 
+    /// <summary>The method to fit; <see cref="AnomalyMethod.Default"/> (the one that scored best on real images) unless named.</summary>
+    public AnomalyMethod Method { get; set; } = AnomalyMethod.Default;
+
     /// <summary>
-    /// The CLIP-FSAC settings: prompts (<see cref="FsacOptions.ClassName"/>), α/β, training mode, epochs, learning
-    /// rates, temperatures, synthesis method and pool size. <see cref="FsacPreset.MVTec"/> by default;
-    /// <see cref="FsacPreset.VisA"/> is the paper's other setting. Its seed is replaced by <see cref="Seed"/> at fit time.
+    /// The CLIP-FSAC settings used when <see cref="Method"/> is <see cref="AnomalyMethod.Fsac"/>: prompts
+    /// (<see cref="FsacOptions.ClassName"/>), α/β, training mode, epochs, learning rates, temperatures, synthesis method
+    /// and pool size. <see cref="FsacPreset.MVTec"/> by default; <see cref="FsacPreset.VisA"/> is the paper's other
+    /// setting. Its seed is replaced by <see cref="Seed"/> at fit time.
     /// </summary>
-    public FsacOptions Method { get; set; } = FsacPreset.MVTec;
+    public FsacOptions Fsac { get; set; } = FsacPreset.MVTec;
+
+    /// <summary>The PatchCore settings used when <see cref="Method"/> is <see cref="AnomalyMethod.PatchCore"/>; its seed is replaced by <see cref="Seed"/>.</summary>
+    public PatchCoreOptions PatchCore { get; set; } = new();
 
     /// <summary>Numeric precision of the backbone.</summary>
     public EncoderPrecision Precision { get; set; } = EncoderPrecision.Float32;
@@ -78,6 +93,14 @@ public sealed class FewShotAnomalyOptions
 
     /// <summary>A copy, so that later changes to this instance do not reach an estimator or transformer.</summary>
     internal FewShotAnomalyOptions Copy() => (FewShotAnomalyOptions)MemberwiseClone();
+
+    /// <summary>The method settings of a fit seeded with <paramref name="seed"/>.</summary>
+    internal AnomalyMethodOptions ToMethodOptions(int seed)
+    {
+        ArgumentNullException.ThrowIfNull(Fsac, nameof(Fsac));
+        ArgumentNullException.ThrowIfNull(PatchCore, nameof(PatchCore));
+        return new AnomalyMethodOptions { Method = Method, Fsac = Fsac, PatchCore = PatchCore, Seed = seed, BatchSize = BatchSize };
+    }
 
     /// <summary>Throws for settings no fit could use, naming the property.</summary>
     internal void Validate()
@@ -91,8 +114,7 @@ public sealed class FewShotAnomalyOptions
         string[] outputs = [ScoreColumnName, PredictedLabelColumnName, ProbabilityColumnName, .. AnomalyMapColumnName is { } map ? [map] : Array.Empty<string>()];
         if (outputs.Distinct().Count() != outputs.Length)
             throw new ArgumentException($"The output column names must differ: {string.Join(", ", outputs)}.");
-        ArgumentNullException.ThrowIfNull(Method, nameof(Method));
-        Method.Validate();
+        ToMethodOptions(0).Validate();
         if (Shots < 1) throw new ArgumentOutOfRangeException(nameof(Shots), Shots, "At least one shot is needed.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be at least 1.");
         if (AnomalyMapWidth < 0 || AnomalyMapHeight < 0 || (AnomalyMapWidth == 0) != (AnomalyMapHeight == 0))

@@ -1,3 +1,4 @@
+using Fsac.MLNet.Classification;
 using Fsac.MLNet.Pipeline;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -46,6 +47,32 @@ public sealed class FewShotAnomalyTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         return new ScoringRowMapper(ScoringSchema.Create(inputSchema, Options), Model, Options);
+    }
+
+    /// <summary>
+    /// Adds the normal rows of <paramref name="normals"/> (label false, or every row without the label column) to a
+    /// memory model without refitting: the memory grows and the threshold is chosen again
+    /// (<see cref="FewShotAnomalyClassifier.AddNormals"/>). Views created before keep working and see the grown model.
+    /// Not safe while another thread transforms with this transformer.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The image or label column is missing or has the wrong type.</exception>
+    /// <exception cref="NotSupportedException">The model cannot grow (a trained CLIP-FSAC head): fit again.</exception>
+    public void AddNormals(IDataView normals, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(normals);
+        if (Model is not FewShotAnomalyClassifier { CanAddNormals: true } model)
+            throw new NotSupportedException("This FewShotAnomaly model cannot add normal images (only the memory methods, default and patchcore, can); fit it again on all the normal images.");
+        var (image, kind) = SchemaValidation.RequireImage(normals.Schema, Options.ImageColumnName);
+        var label = SchemaValidation.OptionalLabel(normals.Schema, Options.LabelColumnName);
+        var images = ShotSampler.AllNormal(normals, image, kind, label, cancellationToken);
+        try
+        {
+            model.AddNormals(images, cancellationToken);
+        }
+        finally
+        {
+            foreach (var i in images) i.Dispose();
+        }
     }
 
     /// <summary>

@@ -129,7 +129,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             foreach (var k in shots)
             {
                 var sw = Stopwatch.StartNew();
-                using var model = FewShotAnomalyClassifier.Fit(encoder, images.Take(k).ToList(), FsacPreset.MVTec,
+                using var model = FsacClassifier.Fit(encoder, images.Take(k).ToList(), FsacPreset.MVTec,
                     AnomalySynthesizers.Create(FsacPreset.MVTec.SynthesisMethod), cancellationToken: ct);
                 var fit = sw.Elapsed.TotalSeconds;
                 var test = images.Skip(4).Take(16).ToList();
@@ -211,7 +211,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+                return double.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
         return double.NaN;
     }
 }

@@ -4,6 +4,7 @@ using Fsac.Cli.Reporting;
 using Fsac.MLNet;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Evaluation;
+using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Model;
 using Fsac.MLNet.Native;
 using Fsac.MLNet.Synthesis;
@@ -93,6 +94,20 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [Description("Override the temperature of the training loss (paper: 1).")]
         public double? TrainTemperature { get; init; }
 
+        [CommandOption("--resolution <PIXELS>")]
+        [Description("patchcore: the input's shorter side, aspect ratio kept (default: the backbone's own input).")]
+        public int? Resolution { get; init; }
+
+        [CommandOption("--augment <KIND>")]
+        [Description("patchcore: copies of the shots added to the memory: none, flips, rotations or all.")]
+        [DefaultValue("none")]
+        public string Augment { get; init; } = "none";
+
+        [CommandOption("--topk <K>")]
+        [Description("patchcore: the image score is the mean of the K largest patch distances (1 = max).")]
+        [DefaultValue(1)]
+        public int TopK { get; init; } = 1;
+
         [CommandOption("--checkpoint-every <N>")]
         [Description("Epochs between the test-score checkpoints of the diagnostic run (reporting only; 0 = none).")]
         [DefaultValue(10)]
@@ -138,6 +153,9 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
             if (CheckpointEvery < 0) return ValidationResult.Error("--checkpoint-every must not be negative.");
             if (Heatmaps < 0) return ValidationResult.Error("--heatmaps must not be negative.");
             if (Threads is < 1) return ValidationResult.Error("--threads must be at least 1.");
+            if (Resolution is { } r && (r < 32 || r > 2048 || r % 32 != 0)) return ValidationResult.Error("--resolution must be a multiple of 32 between 32 and 2048 pixels.");
+            if (!TryParseAugmentations(Augment, out _)) return ValidationResult.Error($"Unknown --augment '{Augment}'; use none, flips, rotations or all.");
+            if (TopK < 1) return ValidationResult.Error("--topk must be at least 1.");
             return ValidationResult.Success();
         }
 
@@ -153,8 +171,10 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
             if (Tau is double tau) fsac = fsac with { ScoreTemperature = tau };
             if (TrainTemperature is double t) fsac = fsac with { TrainingTemperature = t };
             TryParseShots(Shots, out var shots);
+            TryParseAugmentations(Augment, out var augmentations);
             return new EvaluationOptions
             {
+                PatchCore = new PatchCoreOptions { Resolution = Resolution, Augmentations = augmentations, TopK = TopK },
                 Shots = shots,
                 Seeds = [.. Enumerable.Range(0, Seeds)],
                 Methods = EvaluationMethods.ParseList(Methods),
@@ -173,6 +193,19 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
             return shots.Length > 0 && shots.Distinct().Count() == shots.Length;
         }
 
+        private static bool TryParseAugmentations(string text, out PatchAugmentations augmentations)
+        {
+            augmentations = text.Trim().ToLowerInvariant() switch
+            {
+                "none" => PatchAugmentations.None,
+                "flips" => PatchAugmentations.Flips,
+                "rotations" => PatchAugmentations.Rotations,
+                "all" => PatchAugmentations.All,
+                _ => (PatchAugmentations)(-1),
+            };
+            return augmentations != (PatchAugmentations)(-1);
+        }
+
         private static bool TryParsePair(string text, out (float A, float B) pair)
         {
             var parts = text.Split(',', StringSplitOptions.TrimEntries);
@@ -189,7 +222,6 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         if (settings.Threads is int threads) torch.set_num_threads(threads);
-        NativeHeap.MapLargeBlocks();
         // A log file gets whole lines: Spectre would wrap them at 80 columns.
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
         var options = settings.ToOptions();

@@ -6,7 +6,7 @@ using Fsac.MLNet.Classification;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Model;
-using Fsac.MLNet.Synthesis;
+using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Training;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -16,8 +16,8 @@ using Spectre.Console.Cli;
 namespace Fsac.Cli.Commands;
 
 /// <summary>
-/// <c>fsac fit</c>: fits CLIP-FSAC on k normal images and saves the model with its backbone reference, so that
-/// <c>fsac predict</c> needs only the file.
+/// <c>fsac fit</c>: fits a few-shot method (the default one unless <c>--method</c> names another) on k normal images
+/// and saves the model with its backbone reference, so that <c>fsac predict</c> and <c>fsac update</c> need only the file.
 /// </summary>
 public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settings>
 {
@@ -33,8 +33,12 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
 
         internal string[] NormalPaths => [.. Normal, .. MoreNormal];
 
+        [CommandOption("--method <NAME>")]
+        [Description("default (the method that scored best on real images), patchcore, or fsac (the paper's CLIP-FSAC).")]
+        public string Method { get; init; } = "default";
+
         [CommandOption("--class <NAME>")]
-        [Description("The object or texture name used in the prompts, e.g. bottle.")]
+        [Description("The object or texture name used in CLIP-FSAC's prompts, e.g. bottle (default: object).")]
         public string? ClassName { get; init; }
 
         [CommandOption("--backbone <SPEC>")]
@@ -50,16 +54,20 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
         public string? Out { get; init; }
 
         [CommandOption("--preset <NAME>")]
-        [Description("mvtec (default: Gaussian-noise anomalies, beta 0.1/0.9) or visa (NSA anomalies, beta 1/1).")]
+        [Description("fsac: mvtec (default: Gaussian-noise anomalies, beta 0.1/0.9) or visa (NSA anomalies, beta 1/1).")]
         public string Preset { get; init; } = "mvtec";
+
+        [CommandOption("--epochs <N>")]
+        [Description("fsac: epochs per training stage (default: the preset's, 100).")]
+        public int? Epochs { get; init; }
+
+        [CommandOption("--resolution <PIXELS>")]
+        [Description("patchcore: the input's shorter side, aspect ratio kept (default: the backbone's own input).")]
+        public int? Resolution { get; init; }
 
         [CommandOption("--seed <S>")]
         [Description("Seed of the shot sampling and of the fit (default 0).")]
         public int Seed { get; init; }
-
-        [CommandOption("--epochs <N>")]
-        [Description("Epochs per training stage (default: the preset's, 100).")]
-        public int? Epochs { get; init; }
 
         [CommandOption("--dtype <DTYPE>")]
         [Description("Backbone precision: fp32 (default) or bf16.")]
@@ -72,12 +80,34 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
         public override ValidationResult Validate()
         {
             if (NormalPaths.Length == 0) return ValidationResult.Error("--normal <PATHS> is required (normal image files or folders).");
-            if (string.IsNullOrWhiteSpace(ClassName)) return ValidationResult.Error("--class <NAME> is required (e.g. --class bottle).");
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out <FILE> is required (e.g. --out model.fsac).");
+            if (ClassName is not null && string.IsNullOrWhiteSpace(ClassName)) return ValidationResult.Error("--class must not be empty.");
             if (Shots < 1) return ValidationResult.Error($"--shots must be at least 1; got {Shots}.");
             if (Epochs is < 0) return ValidationResult.Error($"--epochs must not be negative; got {Epochs}.");
+            if (Resolution is { } r && (r < 32 || r > 2048 || r % 32 != 0)) return ValidationResult.Error($"--resolution must be a multiple of 32 between 32 and 2048 pixels; got {r}.");
             if (Preset is not ("mvtec" or "visa")) return ValidationResult.Error($"--preset must be mvtec or visa; got '{Preset}'.");
+            try
+            {
+                AnomalyMethodOptions.Parse(Method);
+            }
+            catch (ArgumentException e)
+            {
+                return ValidationResult.Error($"--method: {e.Message.Split(" (Parameter")[0]}");
+            }
             return DType is "fp32" or "bf16" ? ValidationResult.Success() : ValidationResult.Error($"--dtype must be fp32 or bf16; got '{DType}'.");
+        }
+
+        /// <summary>The method and settings these options ask for.</summary>
+        internal AnomalyMethodOptions ToMethodOptions()
+        {
+            var preset = Preset == "visa" ? FsacPreset.VisA : FsacPreset.MVTec;
+            return new AnomalyMethodOptions
+            {
+                Method = AnomalyMethodOptions.Parse(Method),
+                Fsac = preset with { ClassName = ClassName?.Trim() ?? "object", EpochsPerStage = Epochs ?? preset.EpochsPerStage },
+                PatchCore = new PatchCoreOptions { Resolution = Resolution },
+                Seed = Seed,
+            };
         }
     }
 
@@ -89,23 +119,18 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
             console.MarkupLine($"sampled {selection.Shots.Count} of {selection.Available} normal images (seed {settings.Seed}):");
         foreach (var shot in selection.Shots) console.MarkupLine($"  shot: {Markup.Escape(shot)}");
 
-        var preset = settings.Preset == "visa" ? FsacPreset.VisA : FsacPreset.MVTec;
-        var options = preset with
-        {
-            ClassName = settings.ClassName!.Trim(),
-            Seed = settings.Seed,
-            EpochsPerStage = settings.Epochs ?? preset.EpochsPerStage,
-        };
+        var options = settings.ToMethodOptions();
         var backbone = new BackboneReference(settings.Backbone, settings.DType == "bf16" ? EncoderPrecision.BFloat16 : EncoderPrecision.Float32);
+        var output = Path.GetFullPath(settings.Out!);
+        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
 
         var normals = new List<Image<Rgb24>>();
         try
         {
             foreach (var shot in selection.Shots) normals.Add(ImageLoader.Default.Load(shot));
-            var synthesizer = AnomalySynthesizers.Create(options.SynthesisMethod);
-            using var model = FitWithProgress(backbone, normals, options, synthesizer, cancellationToken);
-            WriteAtomically(settings.Out!, model.Save);
-            Summarize(settings.Out!, model, normals.Count);
+            using var model = FitWithProgress(backbone, normals, options, cancellationToken);
+            model.Save(output);
+            Summarize(output, model, backbone, options, normals.Count);
         }
         finally
         {
@@ -115,99 +140,78 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
     }
 
     /// <summary>
-    /// Three bars: encoding the shots and their synthetic anomalies (counted image by image), the training epochs,
-    /// and choosing the threshold on fresh anomalies and augmented normals (counted, of unknown total).
+    /// A bar of encoded images (the shots, their copies and synthetic anomalies, counted image by image), and for
+    /// CLIP-FSAC one of training epochs.
     /// </summary>
-    private FewShotAnomalyClassifier FitWithProgress(BackboneReference backbone, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
-        IAnomalySynthesizer synthesizer, CancellationToken cancellationToken)
+    private FewShotAnomalyClassifier FitWithProgress(BackboneReference backbone, IReadOnlyList<Image<Rgb24>> normals, AnomalyMethodOptions options,
+        CancellationToken cancellationToken)
     {
-        console.MarkupLine($"loading backbone [bold]{Markup.Escape(backbone.Spec)}[/] ({backbone.Precision})");
+        console.MarkupLine($"loading backbone [bold]{Markup.Escape(backbone.Spec)}[/] ({backbone.Precision}); method [bold]{options.MethodName}[/]");
         FewShotAnomalyClassifier? model = null;
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
             .Start(progress =>
             {
-                int epochs = FsacTrainer.StagesOf(options.TrainingMode).Count * options.EpochsPerStage;
-                var encoding = progress.AddTask("encode shots + synthetic anomalies", maxValue: normals.Count * (1 + options.AnomaliesPerNormal));
-                var training = progress.AddTask($"train {epochs} epochs", autoStart: false, maxValue: Math.Max(1, epochs));
-                var calibration = progress.AddTask("choose threshold", autoStart: false);
-                calibration.IsIndeterminate = true;
-                int calibrated = 0;
-
+                var encoding = progress.AddTask("encode images");
+                encoding.IsIndeterminate = true;
+                int encoded = 0;
+                ProgressTask? training = null;
+                if (options.Method == AnomalyMethod.Fsac)
+                {
+                    int epochs = FsacTrainer.StagesOf(options.Fsac.TrainingMode).Count * options.Fsac.EpochsPerStage;
+                    training = progress.AddTask($"train {epochs} epochs", autoStart: false, maxValue: Math.Max(1, epochs));
+                }
                 var encoder = CountingEncoder.Wrap(backbone.Resolve(), n =>
                 {
-                    if (!encoding.IsFinished)
-                    {
-                        encoding.Increment(n);
-                        return;
-                    }
-                    if (!calibration.IsStarted) calibration.StartTask();
-                    calibrated += n;
-                    calibration.Description = $"choose threshold ({calibrated} images)";
+                    encoded += n;
+                    encoding.Description = $"encode images ({encoded})";
                 });
-                var epochProgress = new EpochProgress(training, encoding);
-                try
+                model = FewShotAnomalyClassifier.Fit(encoder, backbone, normals, options,
+                    training is null ? null : new EpochProgress(training), cancellationToken);
+                encoding.IsIndeterminate = false;
+                encoding.Value = encoding.MaxValue;
+                encoding.StopTask();
+                if (training is not null)
                 {
-                    model = FewShotAnomalyClassifier.Fit(encoder, normals, options, synthesizer, epochProgress, cancellationToken).OwnEncoder(backbone);
+                    training.Value = training.MaxValue;
+                    training.StopTask();
                 }
-                catch
-                {
-                    encoder.Dispose();
-                    throw;
-                }
-                training.Value = training.MaxValue;
-                training.StopTask();
-                calibration.IsIndeterminate = false;
-                calibration.Value = calibration.MaxValue;
-                calibration.StopTask();
             });
         return model!;
     }
 
-    private void Summarize(string path, FewShotAnomalyClassifier model, int shots)
+    private void Summarize(string path, FewShotAnomalyClassifier model, BackboneReference backbone, AnomalyMethodOptions options, int shots)
     {
         var table = new Table().HideHeaders().AddColumns("", "");
-        table.AddRow("model", Markup.Escape(Path.GetFullPath(path)));
-        table.AddRow("backbone", Markup.Escape($"{model.Backbone!.Spec} ({model.Backbone.Precision}, encoder {model.BackboneName})"));
-        table.AddRow("class", Markup.Escape(model.Options.ClassName));
+        table.AddRow("model", Markup.Escape(path));
+        table.AddRow("method", options.MethodName);
+        table.AddRow("backbone", Markup.Escape($"{backbone.Spec} ({backbone.Precision}, encoder {model.BackboneName})"));
         table.AddRow("shots", shots.ToString());
-        table.AddRow("anomalies", Markup.Escape(model.SynthesizerName));
-        foreach (var stage in model.History.Stages.Where(s => s.Losses.Count > 0))
-            table.AddRow($"{stage.Stage} loss", $"{stage.Losses[0]:F4} -> {stage.Losses[^1]:F4} ({stage.Losses.Count} epochs)");
+        switch (model.Inner)
+        {
+            case PatchCoreClassifier memory:
+                table.AddRow("input", memory.Options.Resolution is { } r ? $"shorter side {r} px, aspect kept" : "the backbone's own");
+                table.AddRow("memory", $"{memory.MemoryPatches} patches, {memory.MemoryBytes / 1e6:F1} MB");
+                break;
+            case FsacClassifier fsac:
+                table.AddRow("class", Markup.Escape(fsac.Options.ClassName));
+                table.AddRow("anomalies", Markup.Escape(fsac.SynthesizerName));
+                foreach (var stage in fsac.History.Stages.Where(s => s.Losses.Count > 0))
+                    table.AddRow($"{stage.Stage} loss", $"{stage.Losses[0]:F4} -> {stage.Losses[^1]:F4} ({stage.Losses.Count} epochs)");
+                break;
+        }
         table.AddRow("threshold", $"{model.Threshold:F4}");
         console.Write(table);
     }
 
-    /// <summary>Writes beside the target and renames, so that a failed or cancelled save never leaves a partial model.</summary>
-    private static void WriteAtomically(string path, Action<Stream> write)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + ".partial";
-        try
-        {
-            using (var file = File.Create(temp)) write(file);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
-
-    /// <summary>Moves the epoch bar; the first epoch also ends the encoding bar.</summary>
-    private sealed class EpochProgress(ProgressTask training, ProgressTask encoding) : IProgress<TrainingProgress>
+    /// <summary>Moves the epoch bar.</summary>
+    private sealed class EpochProgress(ProgressTask training) : IProgress<TrainingProgress>
     {
         private int done;
 
         public void Report(TrainingProgress value)
         {
-            if (done++ == 0)
-            {
-                encoding.Value = encoding.MaxValue;
-                encoding.StopTask();
-                training.StartTask();
-            }
+            if (done++ == 0) training.StartTask();
             training.Value = done;
             training.Description = $"train {value.Stage} {value.Epoch}/{value.Epochs}, loss {value.Loss:F4}";
         }

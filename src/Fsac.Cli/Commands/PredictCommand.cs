@@ -62,7 +62,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         var heatmapNames = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         void Run(Action<int>? advance)
         {
-            foreach (var chunk in files.Chunk(model.Options.InferenceBatchSize))
+            foreach (var chunk in files.Chunk(16))
             {
                 predictions.AddRange(PredictChunk(model, chunk, settings.Heatmaps, heatmapNames, cancellationToken));
                 advance?.Invoke(chunk.Length);
@@ -72,7 +72,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(p =>
                 {
-                    var task = p.AddTask(settings.Heatmaps is null ? "score" : "score + saliency", maxValue: files.Count);
+                    var task = p.AddTask(settings.Heatmaps is null ? "score" : "score + heatmaps", maxValue: files.Count);
                     Run(n => task.Increment(n));
                 });
         else Run(null);
@@ -88,9 +88,9 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         return failed.Count == 0 ? ExitCodes.Success : ExitCodes.BadInput;
     }
 
-    private static FewShotAnomalyClassifier LoadModel(string path)
+    internal static FewShotAnomalyClassifier LoadModel(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Model not found: '{path}'.", path);
+        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Model not found: '{path}'.", path);
         try
         {
             return FewShotAnomalyClassifier.Load(path);
@@ -122,14 +122,14 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
                 }
             }
             var readable = Enumerable.Range(0, files.Length).Where(i => images[i] is not null).ToList();
-            var scores = model.Score([.. readable.Select(i => images[i]!)], cancellationToken);
+            var (scores, maps) = model.ScoreWithMaps([.. readable.Select(i => images[i]!)], withMaps: heatmaps is not null, cancellationToken);
             var results = new ImagePrediction[files.Length];
             for (int i = 0; i < files.Length; i++)
                 if (errors[i] is not null) results[i] = new ImagePrediction(files[i], null, null, null, errors[i]);
             for (int r = 0; r < readable.Count; r++)
             {
                 int i = readable[r];
-                string? heatmap = heatmaps is null ? null : WriteHeatmap(model, images[i]!, files[i], heatmaps, heatmapNames, cancellationToken);
+                string? heatmap = heatmaps is null ? null : WriteHeatmap(images[i]!, maps[r], files[i], heatmaps, heatmapNames);
                 results[i] = new ImagePrediction(files[i], scores[r], scores[r] >= model.Threshold, heatmap, null);
             }
             return results;
@@ -141,15 +141,13 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     }
 
     /// <summary>Writes <c>&lt;name&gt;.png</c> (or <c>&lt;name&gt;-2.png</c>, ... when names repeat) and returns its path.</summary>
-    private static string WriteHeatmap(FewShotAnomalyClassifier model, Image<Rgb24> image, string file, string folder,
-        HashSet<string> names, CancellationToken cancellationToken)
+    private static string WriteHeatmap(Image<Rgb24> image, float[] map, string file, string folder, HashSet<string> names)
     {
-        var saliency = model.Saliency(image, cancellationToken);
         var stem = Path.GetFileNameWithoutExtension(file);
         var name = stem;
         for (int n = 2; !names.Add(name); n++) name = $"{stem}-{n}";
         var path = Path.Combine(folder, name + ".png");
-        SaliencyOverlay.WritePng(image, saliency, path);
+        SaliencyOverlay.WritePng(image, map, path);
         return path;
     }
 }

@@ -40,12 +40,21 @@ public class CountingEncoder : IImageEncoder
     public torch.Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images) => Inner.Preprocess(images);
 
     /// <inheritdoc />
-    public torch.Tensor EncodeImage(torch.Tensor pixels)
+    public int PatchDim => Inner.PatchDim;
+
+    /// <inheritdoc />
+    public InputLayout Layout(int width, int height) => Inner.Layout(width, height);
+
+    /// <inheritdoc />
+    public EncodedImages Encode(torch.Tensor pixels, EncoderOutputs outputs)
     {
-        var features = Inner.EncodeImage(pixels);
+        var features = Inner.Encode(pixels, outputs);
         encoded((int)pixels.shape[0]);
         return features;
     }
+
+    /// <summary>A counting view at another resolution; it borrows the weights, as <see cref="IImageEncoder.WithResolution"/> says.</summary>
+    public IImageEncoder WithResolution(int shorterSide) => new CountingEncoder(Inner.WithResolution(shorterSide), encoded);
 
     /// <inheritdoc />
     public void Dispose()
@@ -53,4 +62,5 @@ public class CountingEncoder : IImageEncoder
         Inner.Dispose();
         GC.SuppressFinalize(this);
     }
+
 }

@@ -38,10 +38,14 @@ public sealed class EvaluationConsole(StatusContext? status) : IProgress<Evaluat
                 break;
             case EvaluationPhase.RunCompleted when p.Record is { } r:
                 AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                    $"{where} {p.Detail}: AUROC {100 * r.Auroc:F1} AUPR {100 * r.Aupr:F1} F1max {100 * r.F1Max:F1} fit {r.FitSeconds:F2}s score {r.ScoreMsPerImage:F1}ms")));
+                    $"{where} {p.Detail}: AUROC {100 * r.Auroc:F1} AUPR {100 * r.Aupr:F1} F1max {100 * r.F1Max:F1}{PixelMetrics(r)} fit {r.FitSeconds:F2}s score {r.ScoreMsPerImage:F1}ms")));
                 break;
         }
     }
+
+    private static string PixelMetrics(EvaluationRecord r)
+        => (r.PixelAuroc is { } p ? string.Create(CultureInfo.InvariantCulture, $" P-AUROC {100 * p:F1}") : "")
+            + (r.Aupro is { } a ? string.Create(CultureInfo.InvariantCulture, $" AUPRO {100 * a:F1}") : "");
 
     private void SetStatus(string text)
     {

@@ -1,194 +1,64 @@
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.IO;
-using Fsac.MLNet.Model;
 using Fsac.MLNet.Synthesis;
 using Fsac.MLNet.Training;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Fsac.MLNet.Classification;
 
 /// <summary>
-/// A fitted CLIP-FSAC classifier: a frozen encoder, a trained <see cref="FsacHead"/>, its adapted anchors
-/// [AT⁺; AT⁻] (computed once after training, never re-adapted per batch) and a decision threshold chosen without
-/// real anomalies (<see cref="ThresholdSelector"/>). The encoder is borrowed, not owned: dispose it separately.
+/// A fitted few-shot anomaly classifier, whichever method it was fitted with (<see cref="AnomalyMethod"/>): the
+/// library's front door for C# programs and notebooks. <see cref="Fit(BackboneReference, IReadOnlyList{Image{Rgb24}}, AnomalyMethodOptions?, IProgress{TrainingProgress}?, CancellationToken)"/>
+/// with no method named fits <see cref="DefaultMethod"/>; saved files record the method and load with <see cref="Load(string)"/>.
 /// </summary>
-public sealed class FewShotAnomalyClassifier : IAnomalyModel, IFeatureScorer
+public sealed class FewShotAnomalyClassifier : IAnomalyModel
 {
-    private const string AnchorsKey = "anchors";
-
-    private readonly IImageEncoder encoder;
-    private readonly FsacHead head;
-    private readonly Tensor anchors;
-    private readonly Tensor psi;
-
-    private FewShotAnomalyClassifier(IImageEncoder encoder, FsacHead head, Tensor anchors, FsacOptions options,
-        float threshold, TrainingHistory history, string synthesizerName)
+    private FewShotAnomalyClassifier(IAnomalyModel inner, AnomalyMethod method)
     {
-        this.encoder = encoder;
-        this.head = head;
-        using (var detached = anchors.detach())
-            this.anchors = detached.clone().DetachFromDisposeScope();
-        psi = AdaptAnchors(head, this.anchors).DetachFromDisposeScope();
-        Options = options;
-        Threshold = threshold;
-        History = history;
-        SynthesizerName = synthesizerName;
+        Inner = inner;
+        Method = method;
     }
 
-    /// <summary>The options of the fit.</summary>
-    public FsacOptions Options { get; }
+    /// <summary>The fitted method's own model (<see cref="PatchCoreClassifier"/> or <see cref="FsacClassifier"/>).</summary>
+    public IAnomalyModel Inner { get; }
 
-    /// <summary>Decision threshold: an image whose score is at least this is predicted anomalous.</summary>
-    public float Threshold { get; }
-
-    /// <summary>The training losses of the fit, per stage and epoch.</summary>
-    public TrainingHistory History { get; }
-
-    /// <summary>Name of the anomaly synthesizer used in the fit.</summary>
-    public string SynthesizerName { get; }
-
-    /// <summary>The encoder the model runs on.</summary>
-    public IImageEncoder Encoder => encoder;
+    /// <summary>The method it was fitted with (<see cref="AnomalyMethod.Default"/> stays recorded as such).</summary>
+    public AnomalyMethod Method { get; }
 
     /// <inheritdoc />
-    public string BackboneName => encoder.Name;
+    public string BackboneName => Inner.BackboneName;
 
-    /// <summary>
-    /// How the encoder can be re-created, when known: set by <see cref="Fit(BackboneReference, IReadOnlyList{Image{Rgb24}}, FsacOptions, IProgress{TrainingProgress}?, CancellationToken)"/>,
-    /// <see cref="OwnEncoder(BackboneReference)"/> and loading a model that records it. <see cref="Save(Stream)"/>
-    /// writes it, so that <see cref="Load(string)"/> needs no encoder.
-    /// </summary>
-    public BackboneReference? Backbone { get; private set; }
+    /// <summary>How the encoder can be re-created, when the model records it (fitted or loaded from a <see cref="BackboneReference"/>).</summary>
+    public BackboneReference? Backbone => Inner switch
+    {
+        PatchCoreClassifier p => p.Backbone,
+        FsacClassifier f => f.Backbone,
+        _ => null,
+    };
 
     /// <inheritdoc />
-    public int FeatureDim => encoder.FeatureDim;
+    public float Threshold => Inner.Threshold;
 
-    private bool ownsEncoder;
-
-    /// <summary>Makes <see cref="Dispose"/> dispose the encoder too (for models that hold their own backbone).</summary>
-    public FewShotAnomalyClassifier OwnEncoder()
-    {
-        ownsEncoder = true;
-        return this;
-    }
+    /// <summary>Whether <see cref="AddNormals"/> can grow this model (memory methods can; the trained CLIP-FSAC head cannot).</summary>
+    public bool CanAddNormals => Inner is PatchCoreClassifier;
 
     /// <summary>
-    /// Makes <see cref="Dispose"/> dispose the encoder too and records that it was created from
-    /// <paramref name="backbone"/>, so that a saved model can be loaded with <see cref="Load(string)"/>.
+    /// Creates the encoder <paramref name="backbone"/> names and fits the method of <paramref name="options"/> (the
+    /// default method when null) on <paramref name="normals"/>. The model owns the encoder and records the reference,
+    /// so its saved file loads with <see cref="Load(string)"/>.
     /// </summary>
-    public FewShotAnomalyClassifier OwnEncoder(BackboneReference backbone)
-    {
-        ArgumentNullException.ThrowIfNull(backbone);
-        Backbone = backbone;
-        return OwnEncoder();
-    }
-
-    /// <summary>
-    /// Fits CLIP-FSAC on <paramref name="normals"/>: encodes the shots and a pool of synthetic anomalies once, trains
-    /// the head on the cached features (<see cref="FsacTrainer"/>), then chooses the threshold. Deterministic: the
-    /// same inputs and <see cref="FsacOptions.Seed"/> give the same model bit for bit on one machine.
-    /// </summary>
-    /// <param name="encoder">The frozen backbone; with a text tower (<see cref="ITextEncoder"/>) the anchors come from the prompt ensemble, otherwise from prototypes.</param>
-    /// <param name="normals">The k normal shots, of any size.</param>
-    /// <param name="options">Fit options, e.g. <see cref="FsacPreset.MVTec"/>.</param>
-    /// <param name="synthesizer">Makes the synthetic anomalies (normally the one named by <see cref="FsacOptions.SynthesisMethod"/>).</param>
-    /// <param name="progress">Receives one report per training epoch.</param>
-    /// <param name="cancellationToken">Cancels the fit between batches and epochs.</param>
-    /// <exception cref="ArgumentException">No normal image (or a null one) was given, or an option is out of range.</exception>
-    public static FewShotAnomalyClassifier Fit(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
-        IAnomalySynthesizer synthesizer, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
-        => FitCore(encoder, normals, options, synthesizer, null, progress, cancellationToken);
-
-    /// <summary>
-    /// Fits as the other overload does and shows the head to <paramref name="checkpoint"/> before training and after
-    /// every epoch (<see cref="TrainingCheckpoint"/>), e.g. to chart how test scores evolve. Observing changes nothing:
-    /// the fitted model is the same as without the callback. For reporting only: choosing the number of epochs on the
-    /// test images this way would leak the test set into the model.
-    /// </summary>
-    /// <param name="encoder">The frozen backbone.</param>
-    /// <param name="normals">The k normal shots.</param>
-    /// <param name="options">Fit options.</param>
-    /// <param name="synthesizer">Makes the synthetic anomalies.</param>
-    /// <param name="checkpoint">Called synchronously on the training thread; the checkpoint is valid only during the call.</param>
-    /// <param name="progress">Receives one report per training epoch.</param>
-    /// <param name="cancellationToken">Cancels the fit between batches and epochs.</param>
-    /// <exception cref="ArgumentException">No normal image (or a null one) was given, or an option is out of range.</exception>
-    public static FewShotAnomalyClassifier Fit(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
-        IAnomalySynthesizer synthesizer, Action<TrainingCheckpoint> checkpoint, IProgress<TrainingProgress>? progress = null,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(checkpoint);
-        return FitCore(encoder, normals, options, synthesizer, checkpoint, progress, cancellationToken);
-    }
-
-    private static FewShotAnomalyClassifier FitCore(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
-        IAnomalySynthesizer synthesizer, Action<TrainingCheckpoint>? checkpoint, IProgress<TrainingProgress>? progress,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(encoder);
-        ArgumentNullException.ThrowIfNull(normals);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(synthesizer);
-        if (normals.Count == 0) throw new ArgumentException("at least one normal image is required", nameof(normals));
-        if (normals.Any(n => n is null)) throw new ArgumentException("a normal image is null", nameof(normals));
-        options.Validate();
-
-        var seeds = new Random(options.Seed);
-        var synthesisRandom = new Random(seeds.Next());
-        var samplingRandom = new Random(seeds.Next());
-        var calibrationRandom = new Random(seeds.Next());
-
-        using var cache = FeatureCache.Build(encoder, normals, synthesizer, options, synthesisRandom, cancellationToken);
-        var head = new FsacHead(encoder.FeatureDim, options);
-        try
-        {
-            var trainer = new FsacTrainer(options);
-            var history = checkpoint is null
-                ? trainer.Train(head, cache, samplingRandom, progress, cancellationToken)
-                : trainer.Train(head, cache, samplingRandom, checkpoint, progress, cancellationToken);
-            float threshold;
-            using (var psi = AdaptAnchors(head, cache.Anchors))
-                threshold = ThresholdSelector.Calibrate(head, psi, encoder, normals, synthesizer, options, calibrationRandom, cancellationToken);
-            return new FewShotAnomalyClassifier(encoder, head, cache.Anchors, options, threshold, history, synthesizer.Name);
-        }
-        catch
-        {
-            head.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Fits with the synthesizer that <paramref name="synthesizerFactory"/> returns for
-    /// <see cref="FsacOptions.SynthesisMethod"/>; see the other overload.
-    /// </summary>
-    public static FewShotAnomalyClassifier Fit(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
-        Func<string, IAnomalySynthesizer> synthesizerFactory, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(synthesizerFactory);
-        return Fit(encoder, normals, options, synthesizerFactory(options.SynthesisMethod), progress, cancellationToken);
-    }
-
-    /// <summary>
-    /// Creates the encoder <paramref name="backbone"/> names and fits on it with the synthesizer named by
-    /// <see cref="FsacOptions.SynthesisMethod"/> (<see cref="AnomalySynthesizers.Create"/>). The model owns the encoder
-    /// and records the reference, so that its saved file loads with <see cref="Load(string)"/>.
-    /// </summary>
-    /// <exception cref="ArgumentException">The backbone specification, the images or an option is invalid.</exception>
-    public static FewShotAnomalyClassifier Fit(BackboneReference backbone, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
+    /// <exception cref="ArgumentException">The backbone, the images or an option is invalid.</exception>
+    public static FewShotAnomalyClassifier Fit(BackboneReference backbone, IReadOnlyList<Image<Rgb24>> normals, AnomalyMethodOptions? options = null,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(backbone);
-        ArgumentNullException.ThrowIfNull(options);
-        var synthesizer = AnomalySynthesizers.Create(options.SynthesisMethod);
+        options ??= new AnomalyMethodOptions();
+        options.Validate();
         var encoder = backbone.Resolve();
         try
         {
-            return Fit(encoder, normals, options, synthesizer, progress, cancellationToken).OwnEncoder(backbone);
+            return FitCore(encoder, backbone, normals, options, progress, cancellationToken);
         }
         catch
         {
@@ -197,177 +67,136 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel, IFeatureScorer
         }
     }
 
-    /// <summary>Anomaly scores AS in [0, 1] (Eq. 12), batched internally, without gradients.</summary>
-    public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
+    /// <summary>Fits on a borrowed <paramref name="encoder"/> (dispose it after the model); see the other overload.</summary>
+    /// <exception cref="ArgumentException">The images or an option is invalid.</exception>
+    public static FewShotAnomalyClassifier Fit(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, AnomalyMethodOptions? options = null,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(images);
-        if (images.Count == 0) return [];
-        using var scope = NewDisposeScope();
-        return ScoreFeatures(encoder.EncodeImages(images, Options.InferenceBatchSize, cancellationToken));
-    }
-
-    /// <summary>Anomaly scores AS in [0, 1] (Eq. 12) of features <c>[N, C]</c> from <see cref="Encoder"/>, without gradients.</summary>
-    /// <exception cref="ArgumentException">The features are not <c>[N, C]</c>.</exception>
-    public float[] ScoreFeatures(Tensor features)
-    {
-        FeatureShape.Require(features, encoder.FeatureDim);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        return head.Score(features, psi, Options.ScoreTemperature).data<float>().ToArray();
-    }
-
-    /// <summary>True for each image whose score is at least <see cref="Threshold"/>.</summary>
-    public bool[] Predict(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
-        => [.. Score(images, cancellationToken).Select(s => s >= Threshold)];
-
-    /// <summary>
-    /// The saliency map of §3.5: |∂AS/∂x| over the preprocessed input, averaged over the colour channels and
-    /// resized bilinearly to the image's size. Returned row-major (<c>[y * width + x]</c>), non-negative. When the
-    /// encoder centre-crops, the map covers the crop stretched over the whole image.
-    /// </summary>
-    public float[] Saliency(Image<Rgb24> image, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        cancellationToken.ThrowIfCancellationRequested();
-        using var scope = NewDisposeScope();
-        using var gradients = enable_grad();
-        var pixels = encoder.Preprocess([image]).detach().requires_grad_(true);
-        var score = head.Score(encoder.EncodeImage(pixels), psi, Options.ScoreTemperature).sum();
-        var gradient = autograd.grad([score], [pixels])[0];
-        var map = gradient.abs().mean([1], keepdim: true);
-        var resized = nn.functional.interpolate(map, [image.Height, image.Width], mode: InterpolationMode.Bilinear, align_corners: false);
-        return resized.reshape(-1).data<float>().ToArray();
+        ArgumentNullException.ThrowIfNull(encoder);
+        options ??= new AnomalyMethodOptions();
+        options.Validate();
+        return FitCore(encoder, null, normals, options, progress, cancellationToken);
     }
 
     /// <summary>
-    /// Saves the model: a zip archive with <c>manifest.json</c> (format version, encoder name, feature width,
-    /// threshold, synthesizer, options, losses and, when known, the <see cref="Backbone"/> reference) and
-    /// <c>head.safetensors</c> (head weights and raw anchors T±).
+    /// Fits on <paramref name="encoder"/>, an encoder created from <paramref name="backbone"/> (for example wrapped to
+    /// report progress): the model takes ownership of it and records the reference, so its saved file loads with
+    /// <see cref="Load(string)"/>. On failure the encoder is disposed.
     /// </summary>
-    public void Save(Stream output)
+    /// <exception cref="ArgumentException">The images or an option is invalid.</exception>
+    public static FewShotAnomalyClassifier Fit(IImageEncoder encoder, BackboneReference backbone, IReadOnlyList<Image<Rgb24>> normals,
+        AnomalyMethodOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(output);
-        var tensors = new Dictionary<string, Tensor>(head.state_dict()) { [AnchorsKey] = anchors };
-        var manifest = new FsacManifest(FsacModelFile.FormatName, FsacModelFile.Version, encoder.Name, encoder.FeatureDim,
-            Threshold, SynthesizerName, Options, History, Backbone);
-        FsacModelFile.Write(output, manifest, tensors);
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(backbone);
+        try
+        {
+            options ??= new AnomalyMethodOptions();
+            options.Validate();
+            return FitCore(encoder, backbone, normals, options, progress, cancellationToken);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Saves the model to a file (see <see cref="Save(Stream)"/>).</summary>
-    public void Save(string path)
+    // With a backbone reference the inner model owns the encoder; without, it borrows it.
+    private static FewShotAnomalyClassifier FitCore(IImageEncoder encoder, BackboneReference? backbone, IReadOnlyList<Image<Rgb24>> normals,
+        AnomalyMethodOptions options, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
-        using var file = File.Create(path);
-        Save(file);
+        IAnomalyModel inner = options.Method switch
+        {
+            AnomalyMethod.Fsac => FitFsac(encoder, backbone, normals, options, progress, cancellationToken),
+            AnomalyMethod.PatchCore => PatchCoreClassifier.Fit(encoder, backbone, normals,
+                options.PatchCore with { Seed = options.Seed, InferenceBatchSize = options.BatchSize }, cancellationToken),
+            _ => PatchCoreClassifier.Fit(encoder, backbone, normals, DefaultMethod.For(encoder, options.Seed, options.BatchSize), cancellationToken),
+        };
+        return new FewShotAnomalyClassifier(inner, options.Method);
     }
 
-    /// <summary>Loads a model saved by <see cref="Save(Stream)"/> to run on <paramref name="encoder"/>.</summary>
-    /// <exception cref="IncompatibleModelException">The model was fitted with another encoder or feature width.</exception>
-    /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown version.</exception>
-    public static FewShotAnomalyClassifier Load(Stream input, IImageEncoder encoder) => Load(input, encoder, "model stream");
-
-    /// <summary>Loads a model saved by <see cref="Save(string)"/> (see <see cref="Load(Stream, IImageEncoder)"/>).</summary>
-    public static FewShotAnomalyClassifier Load(string path, IImageEncoder encoder)
+    private static FsacClassifier FitFsac(IImageEncoder encoder, BackboneReference? backbone, IReadOnlyList<Image<Rgb24>> normals,
+        AnomalyMethodOptions options, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
-        using var file = File.OpenRead(path);
-        return Load(file, encoder, path);
+        var fsac = options.Fsac with { Seed = options.Seed, InferenceBatchSize = options.BatchSize };
+        var model = FsacClassifier.Fit(encoder, normals, fsac, AnomalySynthesizers.Create(fsac.SynthesisMethod), progress, cancellationToken);
+        return backbone is null ? model : model.OwnEncoder(backbone);
     }
+
+    /// <inheritdoc />
+    public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default) => Inner.Score(images, cancellationToken);
+
+    /// <inheritdoc />
+    public (float[] Scores, float[][] Maps) ScoreWithMaps(IReadOnlyList<Image<Rgb24>> images, bool withMaps, CancellationToken cancellationToken = default)
+        => Inner.ScoreWithMaps(images, withMaps, cancellationToken);
+
+    /// <inheritdoc />
+    public float[] AnomalyMap(Image<Rgb24> image, CancellationToken cancellationToken = default) => Inner.AnomalyMap(image, cancellationToken);
+
+    /// <inheritdoc />
+    public float[] Saliency(Image<Rgb24> image, CancellationToken cancellationToken = default) => Inner.Saliency(image, cancellationToken);
+
+    /// <inheritdoc />
+    public float ToProbability(float score) => Inner.ToProbability(score);
 
     /// <summary>
-    /// Loads a model that records its <see cref="Backbone"/> (fitted from a <see cref="BackboneReference"/>, e.g. by
-    /// <c>fsac fit</c>): re-creates that encoder, which the model then owns.
+    /// Adds normal images to a memory method's model without refitting (<see cref="PatchCoreClassifier.AddNormals"/>):
+    /// the memory grows and the threshold is chosen again. Not safe while another thread scores with this model.
     /// </summary>
-    /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown version.</exception>
-    /// <exception cref="InvalidOperationException">The model does not record its backbone (load it with an encoder instead).</exception>
-    /// <exception cref="IncompatibleModelException">The re-created encoder is not the one the model was fitted with.</exception>
-    public static FewShotAnomalyClassifier Load(Stream input) => LoadWithBackbone(input, "model stream");
+    /// <exception cref="NotSupportedException">The model is a trained CLIP-FSAC head (<see cref="CanAddNormals"/> is false): refit it.</exception>
+    public void AddNormals(IReadOnlyList<Image<Rgb24>> normals, CancellationToken cancellationToken = default)
+    {
+        if (Inner is not PatchCoreClassifier memory)
+            throw new NotSupportedException($"A '{AnomalyMethodOptions.NameOf(Method)}' model cannot add normal images: its head was trained on the shots. Fit it again on all the normal images.");
+        memory.AddNormals(normals, cancellationToken);
+    }
 
-    /// <summary>Loads a model file that records its backbone (see <see cref="Load(Stream)"/>).</summary>
+    /// <inheritdoc />
+    public void Save(Stream stream) => Inner.Save(stream);
+
+    /// <summary>Saves the model to a file atomically: a temp file beside <paramref name="path"/>, then a rename.</summary>
+    public void Save(string path) => AtomicFile.Write(path, Inner.Save);
+
+    /// <summary>Loads a model file that records its backbone (any method), re-creating that encoder, which the model then owns.</summary>
+    /// <exception cref="CheckpointFormatException">The file is corrupt, incomplete, or of an unknown format or version.</exception>
+    /// <exception cref="InvalidOperationException">The model does not record its backbone.</exception>
     public static FewShotAnomalyClassifier Load(string path)
     {
-        using var file = File.OpenRead(path);
-        return LoadWithBackbone(file, path);
+        ArgumentNullException.ThrowIfNull(path);
+        using var file = ModelFiles.OpenRegular(path);
+        return Load(file, null, path);
     }
 
-    /// <summary>Releases the head and its tensors, and the encoder after <see cref="OwnEncoder()"/>.</summary>
-    public void Dispose()
-    {
-        if (ownsEncoder) encoder.Dispose();
-        head.Dispose();
-        anchors.Dispose();
-        psi.Dispose();
-    }
+    /// <summary>Loads a model saved by <see cref="Save(Stream)"/>, on <paramref name="encoder"/> (borrowed) or, when null, on the backbone it records.</summary>
+    /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown format or version.</exception>
+    /// <exception cref="IncompatibleModelException">The model was fitted on another encoder.</exception>
+    public static FewShotAnomalyClassifier Load(Stream input, IImageEncoder? encoder = null, string source = "model stream")
+        => LoadCore(input, encoder, owner: null, source);
 
-    private static FewShotAnomalyClassifier LoadWithBackbone(Stream input, string source)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        var (manifest, data) = FsacModelFile.Read(input, source);
-        var backbone = manifest.Backbone ?? throw new InvalidOperationException(
-            $"'{source}' does not record the backbone it was fitted on (encoder '{manifest.Encoder}'); load it with an encoder: Load(path, encoder).");
-        var encoder = backbone.Resolve();
-        try
-        {
-            return Create(manifest, data, encoder, source).OwnEncoder(backbone);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
-    }
+    /// <summary>Loads on <paramref name="encoder"/>, which the model then owns, recording <paramref name="backbone"/> as its origin.</summary>
+    internal static FewShotAnomalyClassifier Load(Stream input, IImageEncoder encoder, BackboneReference backbone, string source = "model stream")
+        => LoadCore(input, encoder, backbone, source);
 
-    private static FewShotAnomalyClassifier Load(Stream input, IImageEncoder encoder, string source)
+    private static FewShotAnomalyClassifier LoadCore(Stream input, IImageEncoder? encoder, BackboneReference? owner, string source)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(encoder);
-        var (manifest, data) = FsacModelFile.Read(input, source);
-        var model = Create(manifest, data, encoder, source);
-        model.Backbone = manifest.Backbone;
-        return model;
-    }
-
-    private static FewShotAnomalyClassifier Create(FsacManifest manifest, Dictionary<string, TensorData> data, IImageEncoder encoder, string source)
-    {
-        if (manifest.Encoder != encoder.Name)
-            throw new IncompatibleModelException(manifest.Encoder, encoder.Name, "the encoder names differ.");
-        if (manifest.FeatureDim != encoder.FeatureDim)
-            throw new IncompatibleModelException(manifest.Encoder, encoder.Name, $"the model expects {manifest.FeatureDim}-d features but the encoder gives {encoder.FeatureDim}-d ones.");
-
-        var head = new FsacHead(encoder.FeatureDim, manifest.Options);
-        try
+        using var buffered = ModelFiles.Buffer(input, source);
+        var format = ModelArchive.ReadFormat(buffered, source);
+        buffered.Position = 0;
+        return format switch
         {
-            using var scope = NewDisposeScope();
-            var expected = head.state_dict();
-            CheckTensor(data, AnchorsKey, [2, encoder.FeatureDim], source);
-            foreach (var (name, parameter) in expected) CheckTensor(data, name, parameter.shape, source);
-            var unknown = data.Keys.Except(expected.Keys).Where(k => k != AnchorsKey).ToList();
-            if (unknown.Count > 0)
-                throw new CheckpointFormatException(source, $"unexpected tensors in the weights: {string.Join(", ", unknown)}.");
-            var loaded = expected.Keys.ToDictionary(k => k, k => data[k].ToTensor());
-            using (no_grad())
-                head.load_state_dict(loaded);
-            foreach (var p in head.parameters()) p.requires_grad = false;
-            return new FewShotAnomalyClassifier(encoder, head, data[AnchorsKey].ToTensor(), manifest.Options,
-                manifest.Threshold, manifest.History, manifest.Synthesizer);
-        }
-        catch
-        {
-            head.Dispose();
-            throw;
-        }
+            PatchCoreModelFile.FormatName => new FewShotAnomalyClassifier(encoder is null
+                ? PatchCoreClassifier.Load(buffered, source)
+                : PatchCoreClassifier.Load(buffered, encoder, owner, source), AnomalyMethod.PatchCore),
+            FsacModelFile.FormatName => new FewShotAnomalyClassifier(encoder is null
+                ? FsacClassifier.LoadWithBackbone(buffered, source)
+                : owner is null ? FsacClassifier.Load(buffered, encoder, source) : FsacClassifier.Load(buffered, encoder, source).OwnEncoder(owner),
+                AnomalyMethod.Fsac),
+            _ => throw new CheckpointFormatException(source, $"not a saved Fsac.MLNet model: unknown format '{format}'."),
+        };
     }
 
-    /// <summary>The adapted anchors ψ = [AT⁺; AT⁻] of a trained head, computed once without gradients.</summary>
-    private static Tensor AdaptAnchors(FsacHead head, Tensor anchors)
-    {
-        using var noGrad = no_grad();
-        return head.AdaptText(anchors);
-    }
-
-    private static void CheckTensor(Dictionary<string, TensorData> data, string name, long[] shape, string source)
-    {
-        if (!data.TryGetValue(name, out var t))
-            throw new CheckpointFormatException(source, $"the weights lack tensor '{name}'.");
-        if (t.DType != ScalarType.Float32 || !t.Shape.SequenceEqual(shape))
-            throw new CheckpointFormatException(source, $"tensor '{name}' is {t.DType} [{string.Join(", ", t.Shape)}] but the head needs Float32 [{string.Join(", ", shape)}].");
-    }
+    /// <summary>Releases the model (and the encoder it owns).</summary>
+    public void Dispose() => Inner.Dispose();
 }

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Fsac.MLNet.Encoders;
@@ -30,7 +29,6 @@ internal static class FsacModelFile
 {
     public const string FormatName = "fsac-head";
     public const int Version = 1;
-    private const string ManifestEntry = "manifest.json";
     private const string WeightsEntry = "head.safetensors";
 
     private static readonly JsonSerializerOptions Json = new()
@@ -41,79 +39,22 @@ internal static class FsacModelFile
     };
 
     public static void Write(Stream output, FsacManifest manifest, IReadOnlyDictionary<string, torch.Tensor> tensors)
-    {
-        var temp = Path.GetTempFileName();
-        try
-        {
-            SafeTensors.Write(temp, tensors);
-            using var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
-            using (var entry = zip.CreateEntry(ManifestEntry).Open())
-                JsonSerializer.Serialize(entry, manifest, Json);
-            using (var entry = zip.CreateEntry(WeightsEntry).Open())
-            using (var weights = File.OpenRead(temp))
-                weights.CopyTo(entry);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
+        => ModelArchive.Write(output, JsonSerializer.SerializeToUtf8Bytes(manifest, Json), WeightsEntry,
+            tensors.ToDictionary(kv => kv.Key, kv => TensorData.FromTensor(kv.Value)));
 
     /// <exception cref="CheckpointFormatException">The stream is not a complete, valid model of a known version.</exception>
     public static (FsacManifest Manifest, Dictionary<string, TensorData> Tensors) Read(Stream input, string source)
     {
-        var temp = Path.GetTempFileName();
-        try
-        {
-            FsacManifest manifest;
-            using (var zip = OpenArchive(input, source))
-            {
-                manifest = ReadManifest(Entry(zip, ManifestEntry, source), source);
-                using var entry = Entry(zip, WeightsEntry, source).Open();
-                using var file = File.Create(temp);
-                entry.CopyTo(file);
-            }
-            try
-            {
-                return (manifest, SafeTensors.Read(temp));
-            }
-            catch (CheckpointFormatException e)
-            {
-                throw new CheckpointFormatException(source, $"its weights are corrupt ({e.Message}).", e);
-            }
-        }
-        catch (InvalidDataException e)
-        {
-            throw new CheckpointFormatException(source, $"the model archive is corrupt: {e.Message}", e);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        var (manifest, tensors) = ModelArchive.Read(input, source, WeightsEntry);
+        return (ParseManifest(manifest, source), tensors);
     }
 
-    private static ZipArchive OpenArchive(Stream input, string source)
-    {
-        try
-        {
-            return new ZipArchive(input, ZipArchiveMode.Read, leaveOpen: true);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new CheckpointFormatException(source, "not a saved CLIP-FSAC model (not a zip archive).", e);
-        }
-    }
-
-    private static ZipArchiveEntry Entry(ZipArchive zip, string name, string source)
-        => zip.GetEntry(name) ?? throw new CheckpointFormatException(source, $"not a saved CLIP-FSAC model: '{name}' is missing.");
-
-    private static FsacManifest ReadManifest(ZipArchiveEntry entry, string source)
+    private static FsacManifest ParseManifest(byte[] json, string source)
     {
         FsacManifest? manifest;
         try
         {
-            using var stream = entry.Open();
-            manifest = JsonSerializer.Deserialize<FsacManifest>(stream, Json);
+            manifest = JsonSerializer.Deserialize<FsacManifest>(json, Json);
         }
         catch (JsonException e)
         {

@@ -39,7 +39,17 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Encodes pixels <c>[N, 3, S, S]</c> (float32, normalised) into projected class tokens <c>[N, E]</c>.</summary>
-    public override Tensor forward(Tensor pixels)
+    public override Tensor forward(Tensor pixels) => Tokens(pixels, pooled: true, patches: false, projectPatches: false).Pooled!;
+
+    /// <summary>
+    /// One pass over pixels <c>[N, 3, S, S]</c>: the projected class token <c>[N, E]</c> (as <see cref="forward"/>),
+    /// and/or the patch tokens after <c>ln_post</c> without the class token <c>[N, P, W]</c> (OpenCLIP's
+    /// <c>output_tokens=True</c>), multiplied by <c>proj</c> into the joint image-text space <c>[N, P, E]</c> when
+    /// <paramref name="projectPatches"/> is set, and the residual stream after the blocks <paramref name="hiddenLayers"/>
+    /// (1-based, class token first, <c>[N, 1 + P, W]</c> each, in block order whatever order they are given in). All float32.
+    /// </summary>
+    public (Tensor? Pooled, Tensor? Patches, IReadOnlyList<Tensor> Hidden) Tokens(Tensor pixels, bool pooled, bool patches, bool projectPatches,
+        IReadOnlyCollection<int>? hiddenLayers = null)
     {
         using var scope = NewDisposeScope();
         var dtype = conv1.weight!.dtype;
@@ -49,8 +59,30 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         var cls = class_embedding.view(1, 1, w).expand(n, 1, w);
         x = cat([cls, x], 1) + positional_embedding;
         x = ln_pre.forward(x);
-        x = transformer.forward(x);
-        var pooled = ln_post.forward(x.select(1, 0));                   // class token
-        return pooled.matmul(proj).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+        var hidden = new List<Tensor>();
+        if (hiddenLayers is { Count: > 0 })
+        {
+            foreach (var layer in hiddenLayers)
+                if (layer < 1 || layer > transformer.resblocks.Count)
+                    throw new ArgumentOutOfRangeException(nameof(hiddenLayers), layer, $"Layers are numbered 1 to {transformer.resblocks.Count}.");
+            for (int i = 0; i < transformer.resblocks.Count; i++)
+            {
+                x = transformer.resblocks[i].forward(x);
+                if (hiddenLayers.Contains(i + 1)) hidden.Add(x.to_type(ScalarType.Float32).MoveToOuterDisposeScope());
+            }
+        }
+        else
+        {
+            x = transformer.forward(x);
+        }
+        Tensor? pooledOut = null, patchesOut = null;
+        if (pooled) pooledOut = ln_post.forward(x.select(1, 0)).matmul(proj).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+        if (patches)
+        {
+            var tokens = ln_post.forward(x.narrow(1, 1, x.shape[1] - 1));
+            if (projectPatches) tokens = tokens.matmul(proj);
+            patchesOut = tokens.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+        }
+        return (pooledOut, patchesOut, hidden);
     }
 }

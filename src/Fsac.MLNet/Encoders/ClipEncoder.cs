@@ -41,8 +41,18 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// <inheritdoc />
     public int FeatureDim => Model.Config.EmbedDim;
 
+    /// <summary>
+    /// E, the joint image-text width: the patch features are the patch tokens after <c>ln_post</c> multiplied by
+    /// <c>proj</c>, so they compare with text features as WinCLIP's patch scoring needs.
+    /// </summary>
+    public int PatchDim => Model.Config.EmbedDim;
+
     /// <inheritdoc />
     public int ImageSize => Preprocessor.Config.Height;
+
+    /// <summary>The fixed input size, and the region OpenCLIP's preprocessing shows (a centre crop of the shorter side by default).</summary>
+    public InputLayout Layout(int width, int height)
+        => new(Preprocessor.Config.Width, Preprocessor.Config.Height, Preprocessor.Region(width, height));
 
     /// <summary>
     /// Loads a CLIP from a folder laid out as OpenCLIP's Hugging Face repositories: <c>open_clip_config.json</c>
@@ -144,8 +154,43 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// <inheritdoc />
     public Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images) => Preprocessor.Preprocess(images);
 
-    /// <inheritdoc />
-    public Tensor EncodeImage(Tensor pixels) => Model.EncodeImage(pixels);
+    /// <summary>
+    /// The projected class token <c>[N, E]</c> and/or the projected patch tokens as a grid <c>[N, E, G, G]</c>
+    /// (<see cref="PatchDim"/>), from one pass of the image tower.
+    /// </summary>
+    public EncodedImages Encode(Tensor pixels, EncoderOutputs outputs)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        using var scope = NewDisposeScope();
+        bool patches = outputs.HasFlag(EncoderOutputs.Patches);
+        var (pooled, tokens, _) = Model.visual.Tokens(pixels, outputs.HasFlag(EncoderOutputs.Global), patches, projectPatches: true);
+        Tensor? grid = null;
+        if (tokens is not null)
+        {
+            long n = tokens.shape[0], p = tokens.shape[1], g = (long)Math.Round(Math.Sqrt(p));
+            grid = tokens.reshape(n, g, g, tokens.shape[2]).permute(0, 3, 1, 2).contiguous().MoveToOuterDisposeScope();
+        }
+        return new EncodedImages(pooled?.MoveToOuterDisposeScope(), grid);
+    }
+
+    /// <summary>
+    /// The image tower's tokens for patch-level methods: the patch tokens after <c>ln_post</c> (class token excluded)
+    /// <c>[N, P, W]</c>, or times <c>proj</c> <c>[N, P, E]</c> when <paramref name="projected"/>; and the residual
+    /// stream after each block in <paramref name="hiddenLayers"/> (1-based) <c>[N, 1 + P, W]</c>. Equal to OpenCLIP's
+    /// <c>VisionTransformer</c> with <c>output_tokens=True</c>.
+    /// </summary>
+    public (Tensor Patches, IReadOnlyList<Tensor> Hidden) EncodeTokens(Tensor pixels, bool projected, IReadOnlyCollection<int>? hiddenLayers = null)
+    {
+        ArgumentNullException.ThrowIfNull(pixels);
+        var (_, patches, hidden) = Model.visual.Tokens(pixels, pooled: false, patches: true, projectPatches: projected, hiddenLayers);
+        return (patches!, hidden);
+    }
+
+    /// <summary>Not supported: a ViT's positional embedding fixes its input to <see cref="ImageSize"/> pixels.</summary>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public IImageEncoder WithResolution(int shorterSide) => throw new NotSupportedException(
+        $"The CLIP backbone '{Name}' takes {ImageSize}x{ImageSize} inputs only (its positional embedding fixes the size); " +
+        $"leave the input resolution unset for CLIP backbones, or use resnet18 for another resolution.");
 
     /// <inheritdoc />
     public Tensor EncodeText(IReadOnlyList<string> texts)

@@ -1,5 +1,6 @@
-using Fsac.MLNet.Native;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Fsac.MLNet.Native;
 using Fsac.MLNet.Encoders.ResNet;
 using Fsac.MLNet.IO;
 using SixLabors.ImageSharp;
@@ -35,14 +36,23 @@ public sealed class ResNet18Encoder : IImageEncoder
 
     private readonly ResNetBackbone _backbone;
     private readonly PreprocessSpec _preprocess;
+    // Null: the ONNX model's own input (shorter side to 224, centre crop to 224x224). Otherwise every image keeps its
+    // aspect ratio with its shorter side at this many pixels.
+    private readonly int? _shorterSide;
+    private readonly bool _ownsBackbone;
+    private readonly ConcurrentDictionary<(int Width, int Height), float[]> _means = new();
 
-    private ResNet18Encoder(ResNetBackbone backbone, PreprocessSpec preprocess, int featureDim, string name, EncoderPrecision precision)
+    private ResNet18Encoder(ResNetBackbone backbone, PreprocessSpec preprocess, int featureDim, string name, EncoderPrecision precision,
+        int? shorterSide, bool ownsBackbone)
     {
         _backbone = backbone;
         _preprocess = preprocess;
         FeatureDim = featureDim;
+        PatchDim = checked((int)backbone.PatchChannels);
         Name = name;
         Precision = precision;
+        _shorterSide = shorterSide;
+        _ownsBackbone = ownsBackbone;
     }
 
     /// <summary><c>resnet18-imagenet-</c> followed by 8 hex digits of the SHA-256 of both ONNX files.</summary>
@@ -51,8 +61,14 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// <summary>512: channels of the last stage, globally average-pooled.</summary>
     public int FeatureDim { get; }
 
-    /// <summary>224: the side the ONNX model and its mean image are fixed to.</summary>
-    public int ImageSize => _preprocess.ImageSize;
+    /// <summary>384: layer2's 128 channels and layer3's 256 (<see cref="EncoderOutputs.Patches"/>).</summary>
+    public int PatchDim { get; }
+
+    /// <summary>
+    /// The input's shorter side: 224 (the ONNX model's square input and mean image) unless this is a
+    /// <see cref="WithResolution"/> view.
+    /// </summary>
+    public int ImageSize => _shorterSide ?? _preprocess.ImageSize;
 
     /// <summary>Precision the convolutions run in; features are float32 either way.</summary>
     public EncoderPrecision Precision { get; }
@@ -116,7 +132,7 @@ public sealed class ResNet18Encoder : IImageEncoder
             if (precision == EncoderPrecision.BFloat16) backbone.to(torch.ScalarType.BFloat16);
             // Frozen: gradients flow to the input only and never accumulate in the weights.
             foreach (var parameter in backbone.parameters()) parameter.requires_grad = false;
-            return new ResNet18Encoder(backbone, preprocess, checked((int)imported.Config.FeatureDim), name, precision);
+            return new ResNet18Encoder(backbone, preprocess, checked((int)imported.Config.FeatureDim), name, precision, shorterSide: null, ownsBackbone: true);
         }
         catch
         {
@@ -125,39 +141,51 @@ public sealed class ResNet18Encoder : IImageEncoder
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// The ONNX model's own input is a 224x224 centre crop. A <see cref="WithResolution"/> view keeps the image's aspect
+    /// ratio instead (the longer side rounded to a multiple of 32 pixels, as the network's strides need), and shows
+    /// the whole image up to that rounding.
+    /// </remarks>
+    public InputLayout Layout(int width, int height)
+    {
+        if (_shorterSide is not { } side) return InputLayout.CentreCrop(width, height, _preprocess.ImageSize, _preprocess.ImageSize);
+        var (w, h) = InputLayout.AspectPreserving(width, height, side, 32);
+        return InputLayout.CentreCrop(width, height, w, h);
+    }
+
     /// <summary>
-    /// Resizes (shorter side to 224, bilinear), centre-crops to 224x224 and normalises as <c>ResNetPreprocess.onnx</c>
-    /// does: channels in BGR order on the 0..255 scale, minus the per-pixel ImageNet mean image.
+    /// Resizes (bilinear) and normalises as <c>ResNetPreprocess.onnx</c> does: channels in BGR order on the 0..255
+    /// scale, minus the ImageNet mean image (resampled bilinearly to the input size when it is not 224x224). The default
+    /// input is the shorter side resized to 224 and a centre 224x224 crop; see <see cref="Layout"/>.
     /// </summary>
-    /// <returns>float32 <c>[N, 3, 224, 224]</c>, ready for <see cref="EncodeImage"/>.</returns>
+    /// <returns>float32 <c>[N, 3, H, W]</c>, ready for <see cref="Encode"/>.</returns>
+    /// <exception cref="ArgumentException">The images' layouts differ in size.</exception>
     public torch.Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        var s = _preprocess.ImageSize;
-        var plane = s * s;
+        if (images.Count == 0) return torch.zeros(0, 3, ImageSize, ImageSize);
+        var first = Layout(images[0].Width, images[0].Height);
+        int width = first.Width, height = first.Height, plane = width * height;
         var data = new float[images.Count * 3 * plane];
-        var resize = new ResizeOptions
-        {
-            Size = new Size(s, s),
-            Mode = ResizeMode.Crop,
-            Position = AnchorPositionMode.Center,
-            Sampler = KnownResamplers.Triangle,
-        };
         var order = _preprocess.ChannelOrder;
-        var mean = _preprocess.Mean;
+        var mean = MeanImage(width, height);
         for (var i = 0; i < images.Count; i++)
         {
-            using var resized = images[i].Clone(ctx => ctx.Resize(resize));
+            var layout = Layout(images[i].Width, images[i].Height);
+            if (layout.Width != width || layout.Height != height)
+                throw new ArgumentException($"Image {i} ({images[i].Width}x{images[i].Height}) needs a {layout.Width}x{layout.Height} input, image 0 a {width}x{height} one; preprocess them separately.", nameof(images));
+            using var resized = images[i].Clone(ctx => Resize(ctx, layout, images[i].Width, images[i].Height));
             var offset = i * 3 * plane;
             resized.ProcessPixelRows(rows =>
             {
-                for (var y = 0; y < s; y++)
+                for (var y = 0; y < height; y++)
                 {
                     var row = rows.GetRowSpan(y);
-                    for (var x = 0; x < s; x++)
+                    for (var x = 0; x < width; x++)
                     {
                         var p = row[x];
-                        var at = y * s + x;
+                        var at = y * width + x;
                         for (var c = 0; c < 3; c++)
                         {
                             var value = order[c] switch { 0 => p.R, 1 => p.G, _ => p.B };
@@ -167,27 +195,84 @@ public sealed class ResNet18Encoder : IImageEncoder
                 }
             });
         }
-        return torch.tensor(data, [images.Count, 3, s, s]);
+        return torch.tensor(data, [images.Count, 3, height, width]);
     }
 
     /// <summary>
-    /// Runs ResNet18 on a preprocessed batch <c>[N, 3, 224, 224]</c> (float32) and returns the 512-d global
-    /// average-pooled features <c>[N, 512]</c> (float32). Differentiable with respect to <paramref name="pixels"/>;
-    /// the weights are frozen.
+    /// Runs ResNet18 on a preprocessed batch <c>[N, 3, H, W]</c> (float32): the 512-d global average-pooled features
+    /// <c>[N, 512]</c> and/or the layer2 + layer3 patch grid <c>[N, 384, H/8, W/8]</c> (float32). Differentiable with
+    /// respect to <paramref name="pixels"/>; the weights are frozen.
     /// </summary>
-    public torch.Tensor EncodeImage(torch.Tensor pixels)
+    public EncodedImages Encode(torch.Tensor pixels, EncoderOutputs outputs)
     {
         ArgumentNullException.ThrowIfNull(pixels);
-        var s = ImageSize;
-        if (pixels.dim() != 4 || pixels.shape[1] != 3 || pixels.shape[2] != s || pixels.shape[3] != s || pixels.dtype != torch.ScalarType.Float32)
-            throw new ArgumentException($"Expected float32 pixels [N, 3, {s}, {s}], got {pixels.dtype} [{string.Join(", ", pixels.shape)}].", nameof(pixels));
+        if (pixels.dim() != 4 || pixels.shape[1] != 3 || pixels.shape[2] < 32 || pixels.shape[3] < 32 || pixels.dtype != torch.ScalarType.Float32)
+            throw new ArgumentException($"Expected float32 pixels [N, 3, H, W] with H, W >= 32, got {pixels.dtype} [{string.Join(", ", pixels.shape)}].", nameof(pixels));
+        if (_shorterSide is null && (pixels.shape[2] != _preprocess.ImageSize || pixels.shape[3] != _preprocess.ImageSize))
+            throw new ArgumentException($"Expected float32 pixels [N, 3, {ImageSize}, {ImageSize}], got [{string.Join(", ", pixels.shape)}].", nameof(pixels));
         using var scope = torch.NewDisposeScope();
         var input = Precision == EncoderPrecision.BFloat16 ? pixels.to(torch.ScalarType.BFloat16) : pixels;
-        return _backbone.forward(input).to(torch.ScalarType.Float32).MoveToOuterDisposeScope();
+        var (pooled, patches) = _backbone.Features(input, outputs.HasFlag(EncoderOutputs.Global), outputs.HasFlag(EncoderOutputs.Patches));
+        return new EncodedImages(pooled?.to(torch.ScalarType.Float32).MoveToOuterDisposeScope(),
+            patches?.to(torch.ScalarType.Float32).MoveToOuterDisposeScope());
     }
 
-    /// <summary>Releases the network's weights.</summary>
-    public void Dispose() => _backbone.Dispose();
+    /// <inheritdoc />
+    /// <remarks>
+    /// The network is convolutional, so other sizes work; 320 or 448 find smaller defects than 224. The imported
+    /// network pads each of its five stride-2 stages for an even input, so both sides are multiples of 32.
+    /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="shorterSide"/> is not a multiple of 32 between 32 and 2048.</exception>
+    public IImageEncoder WithResolution(int shorterSide)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(shorterSide, 32);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(shorterSide, 2048);
+        if (shorterSide % 32 != 0)
+            throw new ArgumentOutOfRangeException(nameof(shorterSide), shorterSide, "ResNet18's input sides must be multiples of 32 (e.g. 224, 320, 448).");
+        return new ResNet18Encoder(_backbone, _preprocess, FeatureDim, Name, Precision, shorterSide, ownsBackbone: false);
+    }
+
+    /// <summary>Releases the network's weights (a <see cref="WithResolution"/> view leaves them to the encoder it came from).</summary>
+    public void Dispose()
+    {
+        if (_ownsBackbone) _backbone.Dispose();
+    }
+
+    // The square default resizes exactly as ML.NET's ResizeImages (IsoCrop, centre) does; other layouts crop the
+    // region the layout names and resize it.
+    private void Resize(IImageProcessingContext ctx, InputLayout layout, int imageWidth, int imageHeight)
+    {
+        if (_shorterSide is null)
+        {
+            ctx.Resize(new ResizeOptions
+            {
+                Size = new Size(layout.Width, layout.Height),
+                Mode = ResizeMode.Crop,
+                Position = AnchorPositionMode.Center,
+                Sampler = KnownResamplers.Triangle,
+            });
+            return;
+        }
+        var r = layout.Region;
+        var crop = Rectangle.Intersect(new Rectangle((int)MathF.Round(r.X), (int)MathF.Round(r.Y), (int)MathF.Round(r.Width), (int)MathF.Round(r.Height)),
+            new Rectangle(0, 0, imageWidth, imageHeight));
+        if (crop.Width < imageWidth || crop.Height < imageHeight) ctx.Crop(crop);
+        ctx.Resize(layout.Width, layout.Height, KnownResamplers.Triangle);
+    }
+
+    // The ONNX mean image [3, 224, 224], resampled bilinearly to other input sizes (it is smooth), cached per size.
+    private float[] MeanImage(int width, int height)
+    {
+        int s = _preprocess.ImageSize;
+        if (width == s && height == s) return _preprocess.Mean;
+        return _means.GetOrAdd((width, height), size =>
+        {
+            using var scope = torch.NewDisposeScope();
+            var mean = torch.tensor(_preprocess.Mean, [1, 3, s, s]);
+            var resized = torch.nn.functional.interpolate(mean, [size.Height, size.Width], mode: torch.InterpolationMode.Bilinear, align_corners: false);
+            return resized.contiguous().data<float>().ToArray();
+        });
+    }
 
     private static string FindPreprocessModel(string modelPath)
     {

@@ -6,7 +6,8 @@ namespace Fsac.MLNet.Evaluation;
 /// <summary>
 /// Writes an <see cref="EvaluationReport"/> as <c>results.json</c>: <c>settings</c>, <c>complete</c>, <c>notes</c>,
 /// <c>categories</c>, <c>records</c> (one per category × method × shots × seed with <c>auroc</c>, <c>aupr</c>,
-/// <c>f1max</c>, <c>fitSeconds</c>, <c>scoreMsPerImage</c>) and <c>training</c> (per category: the diagnostic run's
+/// <c>f1max</c>, <c>fitSeconds</c>, <c>scoreMsPerImage</c>, and <c>pixel_auroc</c> and <c>aupro</c> for categories with
+/// ground-truth masks) and <c>training</c> (per category: the diagnostic run's
 /// checkpoint AUROCs and training losses). Scores and saliency maps are left out. camelCase names, enums as strings.
 /// </summary>
 public static class EvaluationJson

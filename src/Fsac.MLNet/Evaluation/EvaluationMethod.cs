@@ -3,6 +3,12 @@ namespace Fsac.MLNet.Evaluation;
 /// <summary>A method compared by <see cref="EvaluationRunner"/>; <see cref="EvaluationMethods"/> gives the names used on the command line and in results.</summary>
 public enum EvaluationMethod
 {
+    /// <summary><c>default</c>: what <c>FewShotAnomaly(...)</c>, <c>fsac fit</c> and <c>FewShotAnomalyClassifier.Fit</c> use when no method is named (<see cref="Classification.DefaultMethod"/>).</summary>
+    Default,
+
+    /// <summary><c>patchcore</c>: few-shot PatchCore with its own defaults (<see cref="PatchCore.PatchCoreOptions"/>).</summary>
+    PatchCore,
+
     /// <summary><c>fsac</c>: CLIP-FSAC, two-stage training (the paper's method).</summary>
     Fsac,
 

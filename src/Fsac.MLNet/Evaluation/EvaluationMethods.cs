@@ -7,6 +7,8 @@ public static class EvaluationMethods
 {
     private static readonly (EvaluationMethod Method, string Name)[] Table =
     [
+        (EvaluationMethod.Default, "default"),
+        (EvaluationMethod.PatchCore, "patchcore"),
         (EvaluationMethod.Fsac, "fsac"),
         (EvaluationMethod.FsacOneStage, "fsac-onestage"),
         (EvaluationMethod.FsacJoint, "fsac-joint"),
@@ -47,6 +49,9 @@ public static class EvaluationMethods
         if (parsed.Count == 0) throw new ArgumentException($"No method given; valid methods: {string.Join(", ", Names)}.", nameof(names));
         return parsed;
     }
+
+    /// <summary>True for the methods that score patches (<see cref="Classification.IPatchScorer"/>), false for those that see one pooled vector.</summary>
+    public static bool IsPatchMethod(EvaluationMethod method) => method is EvaluationMethod.Default or EvaluationMethod.PatchCore;
 
     /// <summary>True for the CLIP-FSAC variants (trained heads), false for the baselines.</summary>
     public static bool IsFsac(EvaluationMethod method)

@@ -1,4 +1,5 @@
 using Fsac.MLNet.Model;
+using Fsac.MLNet.PatchCore;
 
 namespace Fsac.MLNet.Evaluation;
 
@@ -27,6 +28,12 @@ public sealed record EvaluationOptions
     /// <see cref="FsacOptions.ClassName"/> by the category's. Also gives the zero-shot baseline its prompts and τ.
     /// </summary>
     public FsacOptions Fsac { get; init; } = FsacPreset.MVTec;
+
+    /// <summary>
+    /// Options of the <c>patchcore</c> method (default: PatchCore's own, <see cref="PatchCoreOptions"/>); its seed is
+    /// replaced by the run's. The <c>default</c> method always uses <see cref="Classification.DefaultMethod"/>.
+    /// </summary>
+    public PatchCoreOptions PatchCore { get; init; } = new();
 
     /// <summary>
     /// When true (default) the prompts name each category's object: the last segment of its name, underscores turned
@@ -71,5 +78,7 @@ public sealed record EvaluationOptions
         if (DiagnosticShots is int d && !Shots.Contains(d))
             throw new ArgumentException($"DiagnosticShots {d} is not one of the shot counts ({string.Join(", ", Shots)}).", nameof(DiagnosticShots));
         Fsac.Validate();
+        ArgumentNullException.ThrowIfNull(PatchCore, nameof(PatchCore));
+        PatchCore.Validate();
     }
 }

@@ -14,5 +14,15 @@ namespace Fsac.MLNet.Evaluation;
 /// <param name="ScoreMsPerImage">Milliseconds to score one test image: loading and encoding (measured once per category) plus the method's head.</param>
 /// <param name="TestNormals">Normal test images (the shots excluded).</param>
 /// <param name="TestAnomalies">Anomalous test images.</param>
+/// <param name="PixelAuroc">
+/// P-AUROC over the pixels of the test images (<see cref="PixelMetrics.PixelAuroc"/>); <c>pixel_auroc</c> in JSON.
+/// Null, and left out of the JSON, when the category has no ground-truth masks.
+/// </param>
+/// <param name="Aupro">
+/// AUPRO up to FPR 0.3 (<see cref="PixelMetrics.Aupro"/>); <c>aupro</c> in JSON. Null, and left out of the JSON,
+/// when the category has no ground-truth masks.
+/// </param>
 public sealed record EvaluationRecord(string Category, string Method, int Shots, int Seed, double Auroc, double Aupr, [property: JsonPropertyName("f1max")] double F1Max,
-    double FitSeconds, double ScoreMsPerImage, int TestNormals, int TestAnomalies);
+    double FitSeconds, double ScoreMsPerImage, int TestNormals, int TestAnomalies,
+    [property: JsonPropertyName("pixel_auroc"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? PixelAuroc = null,
+    [property: JsonPropertyName("aupro"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Aupro = null);

@@ -3,7 +3,9 @@ using Fsac.MLNet.Baselines;
 using Fsac.MLNet.Classification;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
+using Fsac.MLNet.Maps;
 using Fsac.MLNet.Model;
+using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Synthesis;
 using Fsac.MLNet.Training;
 using SixLabors.ImageSharp;
@@ -140,50 +142,106 @@ public sealed class EvaluationRunner
         var category = context.Category;
         var fsacOptions = options.ClassNameFromCategory ? options.Fsac with { ClassName = ClassNameOf(category.Name) } : options.Fsac;
         var watch = Stopwatch.StartNew();
-        using var features = EncodeTestImages(context, fsacOptions.InferenceBatchSize, cancellationToken);
-        double encodeMs = watch.Elapsed.TotalMilliseconds / category.Test.Count;
-        summaries.Add(new CategorySummary(category.Name, category.NormalPool.Count, category.Test.Count,
-            category.Test.Count(t => t.IsAnomaly), encodeMs));
-
-        var rowOf = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < category.Test.Count; i++) rowOf[category.Test[i].Path] = i;
-        int diagnosticShots = options.DiagnosticShots ?? options.Shots.Max();
-        EvaluationMethod? traced = methods.Where(EvaluationMethods.IsFsac).Select(m => (EvaluationMethod?)m).FirstOrDefault();
-
-        // Zero-shot needs no shots: its prompts are encoded once per category and the model serves every run.
-        ZeroShotClassifier? zeroShot = null;
-        double zeroShotSeconds = 0;
-        if (methods.Contains(EvaluationMethod.ZeroShot))
-        {
-            watch.Restart();
-            zeroShot = ZeroShotClassifier.Fit(encoder, fsacOptions);
-            zeroShotSeconds = watch.Elapsed.TotalSeconds;
-        }
+        // Test images are encoded once per category: pooled features when a global method runs, patches once per
+        // input resolution that a patch method asks for.
+        using var features = methods.Any(m => !EvaluationMethods.IsPatchMethod(m))
+            ? EncodeTestImages(context, fsacOptions.InferenceBatchSize, cancellationToken)
+            : null;
+        var patchSets = new Dictionary<int, PatchFeatures>();
         try
         {
-            foreach (var shots in options.Shots)
-                foreach (var seed in options.Seeds)
-                {
-                    var split = FewShotSplit.Draw(category, shots, seed);
-                    var run = new RunContext(context, split, shots, seed, encodeMs, fsacOptions with { Seed = seed },
-                        [.. split.Test.Select(t => rowOf[t.Path])], zeroShot, zeroShotSeconds);
-                    bool diagnostic = shots == diagnosticShots && seed == options.Seeds[0];
-                    var result = RunSplit(run, methods, diagnostic, traced, options, features, records, cancellationToken);
-                    if (result is not null) diagnostics.Add(result);
-                }
+            foreach (var resolution in methods.Where(EvaluationMethods.IsPatchMethod).Select(m => PatchOptionsFor(m, options, 0).Resolution).Distinct())
+                patchSets[resolution ?? 0] = EncodeTestPatches(context, resolution, fsacOptions.InferenceBatchSize, cancellationToken);
+            double encodeMs = watch.Elapsed.TotalMilliseconds / category.Test.Count;
+            summaries.Add(new CategorySummary(category.Name, category.NormalPool.Count, category.Test.Count,
+                category.Test.Count(t => t.IsAnomaly), encodeMs));
+            var masks = category.HasMasks && patchSets.Count > 0 ? LoadMasks(category, patchSets.Values.First()) : null;
+
+            var rowOf = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (int i = 0; i < category.Test.Count; i++) rowOf[category.Test[i].Path] = i;
+            int diagnosticShots = options.DiagnosticShots ?? options.Shots.Max();
+            EvaluationMethod? traced = methods.Where(EvaluationMethods.IsFsac).Select(m => (EvaluationMethod?)m).FirstOrDefault();
+            EvaluationMethod? mapped = methods.Where(EvaluationMethods.IsPatchMethod).Select(m => (EvaluationMethod?)m).FirstOrDefault() ?? traced;
+
+            // Zero-shot needs no shots: its prompts are encoded once per category and the model serves every run.
+            ZeroShotClassifier? zeroShot = null;
+            double zeroShotSeconds = 0;
+            if (methods.Contains(EvaluationMethod.ZeroShot))
+            {
+                watch.Restart();
+                zeroShot = ZeroShotClassifier.Fit(encoder, fsacOptions);
+                zeroShotSeconds = watch.Elapsed.TotalSeconds;
+            }
+            try
+            {
+                foreach (var shots in options.Shots)
+                    foreach (var seed in options.Seeds)
+                    {
+                        var split = FewShotSplit.Draw(category, shots, seed);
+                        var run = new RunContext(context, split, shots, seed, encodeMs, fsacOptions with { Seed = seed },
+                            [.. split.Test.Select(t => rowOf[t.Path])], zeroShot, zeroShotSeconds);
+                        bool diagnostic = shots == diagnosticShots && seed == options.Seeds[0];
+                        var inputs = new SplitInputs(features, patchSets, masks);
+                        var result = RunSplit(run, methods, diagnostic, traced, mapped, options, inputs, records, cancellationToken);
+                        if (result is not null) diagnostics.Add(result);
+                    }
+            }
+            finally
+            {
+                zeroShot?.Dispose();
+            }
         }
         finally
         {
-            zeroShot?.Dispose();
+            foreach (var set in patchSets.Values) set.Dispose();
         }
     }
 
+    /// <summary>What a split is scored on: the category's pooled features, its patch features per resolution (0 = the encoder's own) and its masks.</summary>
+    private sealed record SplitInputs(Tensor? Features, Dictionary<int, PatchFeatures> Patches, MaskSet? Masks);
+
+    /// <summary>
+    /// Ground truth for the pixel metrics on a raster of at most <see cref="MaskSide"/> pixels a side per image: an
+    /// all-false mask for normal images, the loaded mask for anomalies that have one, null for anomalies without.
+    /// </summary>
+    private sealed record MaskSet(bool[]?[] Masks, (int Width, int Height)[] Sizes);
+
+    private const int MaskSide = 256;
+
+    private static MaskSet LoadMasks(DatasetCategory category, PatchFeatures patches)
+    {
+        var masks = new bool[]?[category.Test.Count];
+        var sizes = new (int, int)[category.Test.Count];
+        for (int i = 0; i < category.Test.Count; i++)
+        {
+            var grid = patches.Grids[i];
+            double scale = Math.Min(1.0, (double)MaskSide / Math.Max(grid.ImageWidth, grid.ImageHeight));
+            int w = Math.Max(1, (int)Math.Round(grid.ImageWidth * scale)), h = Math.Max(1, (int)Math.Round(grid.ImageHeight * scale));
+            sizes[i] = (w, h);
+            var item = category.Test[i];
+            masks[i] = !item.IsAnomaly ? new bool[w * h] : item.MaskPath is { } mask ? AnomalyMasks.Load(mask, w, h) : null;
+        }
+        return new MaskSet(masks, sizes);
+    }
+
+    /// <summary>The patch-method options of a run: the <c>default</c> method's own, or <see cref="EvaluationOptions.PatchCore"/>.</summary>
+    private PatchCoreOptions PatchOptionsFor(EvaluationMethod method, EvaluationOptions options, int seed) => method switch
+    {
+        EvaluationMethod.Default => DefaultMethod.For(encoder, seed, options.Fsac.InferenceBatchSize),
+        EvaluationMethod.PatchCore => options.PatchCore with { Seed = seed },
+        _ => throw new ArgumentException($"'{EvaluationMethods.NameOf(method)}' is not a patch method.", nameof(method)),
+    };
+
     private RunDiagnostics? RunSplit(RunContext run, List<EvaluationMethod> methods, bool diagnostic, EvaluationMethod? traced,
-        EvaluationOptions options, Tensor categoryFeatures, List<EvaluationRecord> records, CancellationToken cancellationToken)
+        EvaluationMethod? mapped, EvaluationOptions options, SplitInputs inputs, List<EvaluationRecord> records, CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
-        using var rows = tensor(run.Rows.Select(r => (long)r).ToArray());
-        var features = categoryFeatures.index_select(0, rows);
+        Tensor? features = null;
+        if (inputs.Features is not null)
+        {
+            using var rows = tensor(run.Rows.Select(r => (long)r).ToArray());
+            features = inputs.Features.index_select(0, rows);
+        }
         var labels = run.Split.Test.Select(t => t.IsAnomaly).ToArray();
         var shotImages = new List<Image<Rgb24>>(run.Shots);
         var scoresByMethod = new Dictionary<string, float[]>();
@@ -204,32 +262,43 @@ public sealed class EvaluationRunner
                     {
                         if (c.Epoch % options.CheckpointInterval != 0 && c.Epoch != c.TotalEpochs) return;
                         var start = watch.Elapsed;
-                        var s = c.ScoreFeatures(features);
+                        var s = c.ScoreFeatures(features!);
                         checkpoints.Add(new EpochCheckpoint(c.Epoch, Metrics.Auroc(s, labels), s));
                         observed += watch.Elapsed - start;
                     }
                     : null;
                 // The zero-shot model belongs to the category; every other model is fitted for this run and disposed after it.
-                using var fitted = method == EvaluationMethod.ZeroShot ? null : Fit(method, run, shotImages, onCheckpoint, cancellationToken);
-                var scorer = fitted is null ? run.ZeroShot! : (IFeatureScorer)fitted;
+                using var fitted = method == EvaluationMethod.ZeroShot ? null : Fit(method, run, shotImages, onCheckpoint, options, cancellationToken);
                 double fitSeconds = fitted is null ? run.ZeroShotSeconds : (watch.Elapsed - observed).TotalSeconds;
 
                 watch.Restart();
-                var scores = scorer.ScoreFeatures(features);
+                float[] scores;
+                double? pixelAuroc = null, aupro = null;
+                if (fitted is IPatchScorer patchScorer)
+                {
+                    using var patches = inputs.Patches[patchScorer.Resolution ?? 0].Select(run.Rows);
+                    var scored = patchScorer.ScorePatches(patches);
+                    scores = scored.Scores;
+                    if (inputs.Masks is { } masks) (pixelAuroc, aupro) = PixelLevel(run, patches, scored, masks, PatchSigma(fitted));
+                }
+                else
+                {
+                    var scorer = fitted is null ? run.ZeroShot! : (IFeatureScorer)fitted;
+                    scores = scorer.ScoreFeatures(features!);
+                }
                 double headMs = watch.Elapsed.TotalMilliseconds / scores.Length;
                 var record = new EvaluationRecord(run.Context.Category.Name, EvaluationMethods.NameOf(method), run.Shots, run.Seed,
                     Metrics.Auroc(scores, labels), Metrics.AveragePrecision(scores, labels), Metrics.F1Max(scores, labels),
-                    fitSeconds, run.EncodeMsPerImage + headMs, labels.Count(l => !l), labels.Count(l => l));
+                    fitSeconds, run.EncodeMsPerImage + headMs, labels.Count(l => !l), labels.Count(l => l), pixelAuroc, aupro);
                 records.Add(record);
                 run.Context.Report(EvaluationPhase.RunCompleted, 1, 1, run.Describe(method), record);
 
                 if (!diagnostic) continue;
                 scoresByMethod[record.Method] = scores;
-                if (trace && fitted is FewShotAnomalyClassifier fsac)
-                {
+                if (trace && fitted is FsacClassifier fsac)
                     curve = new TrainingCurve(record.Method, checkpoints, fsac.History);
-                    worst = WorstCases(fsac, run, scores, options.HeatmapsPerClass, cancellationToken);
-                }
+                if (method == mapped && fitted is IAnomalyModel model)
+                    worst = WorstCases(model, run, scores, options.HeatmapsPerClass, cancellationToken);
             }
         }
         finally
@@ -242,21 +311,44 @@ public sealed class EvaluationRunner
                 scoresByMethod, curve, worst);
     }
 
-    /// <summary>Fits kNN or a CLIP-FSAC variant on the run's shots.</summary>
-    private IAnomalyClassifier Fit(EvaluationMethod method, RunContext run, List<Image<Rgb24>> shots,
-        Action<TrainingCheckpoint>? checkpoint, CancellationToken cancellationToken)
+    private static double PatchSigma(IAnomalyClassifier model) => model is PatchCoreClassifier p ? p.Options.MapSigma : AnomalyMapBuilder.DefaultSigma;
+
+    // P-AUROC and AUPRO over the test images whose ground truth is known (normals, and anomalies with a mask).
+    private static (double? PixelAuroc, double? Aupro) PixelLevel(RunContext run, PatchFeatures patches, PatchScores scored, MaskSet masks, double sigma)
     {
+        var maps = new List<float[]>();
+        var truth = new List<bool[]>();
+        var widths = new List<int>();
+        for (int i = 0; i < run.Rows.Length; i++)
+        {
+            var mask = masks.Masks[run.Rows[i]];
+            if (mask is null) continue;
+            var (w, h) = masks.Sizes[run.Rows[i]];
+            maps.Add(AnomalyMapBuilder.Build(scored.PatchMaps[i], patches.Grids[i], w, h, sigma));
+            truth.Add(mask);
+            widths.Add(w);
+        }
+        if (!truth.Any(m => m.Any(v => v))) return (null, null);
+        return (PixelMetrics.PixelAuroc(maps, truth), PixelMetrics.Aupro(maps, truth, widths));
+    }
+
+    /// <summary>Fits a patch method, kNN or a CLIP-FSAC variant on the run's shots.</summary>
+    private IAnomalyClassifier Fit(EvaluationMethod method, RunContext run, List<Image<Rgb24>> shots,
+        Action<TrainingCheckpoint>? checkpoint, EvaluationOptions evaluation, CancellationToken cancellationToken)
+    {
+        if (EvaluationMethods.IsPatchMethod(method))
+            return PatchCoreClassifier.Fit(encoder, shots, PatchOptionsFor(method, evaluation, run.Seed), synthesizerFactory(PatchOptionsFor(method, evaluation, run.Seed).SynthesisMethod), cancellationToken);
         if (method == EvaluationMethod.Knn)
             return KnnBaseline.Fit(encoder, shots, run.Options.InferenceBatchSize, cancellationToken);
         var options = EvaluationMethods.OptionsFor(method, run.Options);
         var synthesizer = synthesizerFactory(options.SynthesisMethod);
         var progress = new TrainingReporter(run.Context, run.Describe(method), FsacTrainer.StagesOf(options.TrainingMode).Count * options.EpochsPerStage);
         return checkpoint is null
-            ? FewShotAnomalyClassifier.Fit(encoder, shots, options, synthesizer, progress, cancellationToken)
-            : FewShotAnomalyClassifier.Fit(encoder, shots, options, synthesizer, checkpoint, progress, cancellationToken);
+            ? FsacClassifier.Fit(encoder, shots, options, synthesizer, progress, cancellationToken)
+            : FsacClassifier.Fit(encoder, shots, options, synthesizer, checkpoint, progress, cancellationToken);
     }
 
-    private List<WorstCase> WorstCases(FewShotAnomalyClassifier model, RunContext run, float[] scores, int perClass, CancellationToken cancellationToken)
+    private List<WorstCase> WorstCases(IAnomalyModel model, RunContext run, float[] scores, int perClass, CancellationToken cancellationToken)
     {
         var test = run.Split.Test;
         var anomalies = Enumerable.Range(0, test.Count).Where(i => test[i].IsAnomaly).OrderBy(i => scores[i]).ThenBy(i => i).Take(perClass);
@@ -267,7 +359,7 @@ public sealed class EvaluationRunner
         {
             run.Context.Report(EvaluationPhase.Saliency, result.Count, chosen.Count, null, null);
             using var image = loader.Load(test[index].Path);
-            var map = model.Saliency(image, cancellationToken);
+            var map = model.AnomalyMap(image, cancellationToken);
             result.Add(new WorstCase(test[index].Path, test[index].IsAnomaly, scores[index], rank, image.Width, image.Height, map));
         }
         if (chosen.Count > 0) run.Context.Report(EvaluationPhase.Saliency, chosen.Count, chosen.Count, null, null);
@@ -296,6 +388,37 @@ public sealed class EvaluationRunner
             context.Report(EvaluationPhase.Encoding, Math.Min(start + batchSize, test.Count), test.Count, null, null);
         }
         return cat(parts, 0).DetachFromDisposeScope();
+    }
+
+    private PatchFeatures EncodeTestPatches(CategoryContext context, int? resolution, int batchSize, CancellationToken cancellationToken)
+    {
+        var test = context.Category.Test;
+        var view = resolution is { } r ? encoder.WithResolution(r) : encoder;
+        var parts = new List<PatchFeatures>();
+        try
+        {
+            context.Report(EvaluationPhase.Encoding, 0, test.Count, null, null);
+            for (int start = 0; start < test.Count; start += batchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var images = new List<Image<Rgb24>>(batchSize);
+                try
+                {
+                    for (int i = start; i < Math.Min(start + batchSize, test.Count); i++) images.Add(loader.Load(test[i].Path));
+                    parts.Add(view.EncodePatches(images, batchSize, cancellationToken));
+                }
+                finally
+                {
+                    foreach (var image in images) image.Dispose();
+                }
+                context.Report(EvaluationPhase.Encoding, Math.Min(start + batchSize, test.Count), test.Count, null, null);
+            }
+            return PatchFeatures.Concat(parts, view.PatchDim);
+        }
+        finally
+        {
+            foreach (var part in parts) part.Dispose();
+        }
     }
 
     /// <summary>The prompt class name of a category: its last name segment, underscores as spaces.</summary>

@@ -9,5 +9,7 @@ namespace Fsac.MLNet.Evaluation;
 /// <param name="F1Max">F1-max.</param>
 /// <param name="FitSeconds">Fit time.</param>
 /// <param name="ScoreMsPerImage">Scoring time per image.</param>
+/// <param name="PixelAuroc">P-AUROC over the seeds that have it, or null when none has (no ground-truth masks).</param>
+/// <param name="Aupro">AUPRO over the seeds that have it, or null when none has.</param>
 public sealed record SummaryRow(string Method, int Shots, string? Category, MeanStd Auroc, MeanStd Aupr, MeanStd F1Max,
-    MeanStd FitSeconds, MeanStd ScoreMsPerImage);
+    MeanStd FitSeconds, MeanStd ScoreMsPerImage, MeanStd? PixelAuroc = null, MeanStd? Aupro = null);

@@ -34,6 +34,14 @@ public static class SafeTensors
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Tensor file not found: '{path}'.", path);
         using var fs = File.OpenRead(path);
+        return Read(fs, path, out metadata);
+    }
+
+    /// <summary>Reads every tensor of a safetensors stream (seekable, e.g. a file or a <see cref="MemoryStream"/>); <paramref name="path"/> names it in errors.</summary>
+    /// <exception cref="CheckpointFormatException">The data is truncated or its header is inconsistent.</exception>
+    public static Dictionary<string, TensorData> Read(Stream fs, string path, out Dictionary<string, string> metadata)
+    {
+        ArgumentNullException.ThrowIfNull(fs);
         long fileLength = fs.Length;
         if (fileLength < 8) throw new CheckpointFormatException(path, $"not a safetensors file: only {fileLength} bytes.");
         Span<byte> lenBytes = stackalloc byte[8];
@@ -147,6 +155,34 @@ public static class SafeTensors
     /// <summary>Writes tensors (in name order) and optional metadata to a safetensors file, atomically.</summary>
     public static void Write(string path, IReadOnlyDictionary<string, TensorData> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        var (header, pad, ordered) = Header(tensors, metadata);
+        var tmp = path + ".tmp";
+        using (var fs = File.Create(tmp))
+            WriteBody(fs, header, pad, ordered);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>Writes tensors (in name order) and optional metadata in the safetensors format to <paramref name="output"/>.</summary>
+    public static void Write(Stream output, IReadOnlyDictionary<string, TensorData> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var (header, pad, ordered) = Header(tensors, metadata);
+        WriteBody(output, header, pad, ordered);
+    }
+
+    private static void WriteBody(Stream fs, byte[] header, int pad, List<KeyValuePair<string, TensorData>> ordered)
+    {
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(header.Length + pad));
+        fs.Write(len);
+        fs.Write(header);
+        for (int i = 0; i < pad; i++) fs.WriteByte((byte)' ');
+        foreach (var (_, t) in ordered) fs.Write(t.Data);
+    }
+
+    private static (byte[] Header, int Pad, List<KeyValuePair<string, TensorData>> Ordered) Header(
+        IReadOnlyDictionary<string, TensorData> tensors, IReadOnlyDictionary<string, string>? metadata)
+    {
         using var headerStream = new MemoryStream();
         long offset = 0;
         var ordered = tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
@@ -178,17 +214,7 @@ public static class SafeTensors
         // Pad the header with spaces to an 8-byte boundary, as the reference writer does.
         var header = headerStream.ToArray();
         int pad = (8 - header.Length % 8) % 8;
-        var tmp = path + ".tmp";
-        using (var fs = File.Create(tmp))
-        {
-            Span<byte> len = stackalloc byte[8];
-            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)(header.Length + pad));
-            fs.Write(len);
-            fs.Write(header);
-            for (int i = 0; i < pad; i++) fs.WriteByte((byte)' ');
-            foreach (var (_, t) in ordered) fs.Write(t.Data);
-        }
-        File.Move(tmp, path, overwrite: true);
+        return (header, pad, ordered);
     }
 
     /// <summary>Writes TorchSharp tensors to a safetensors file.</summary>

@@ -108,6 +108,19 @@ public sealed class ClipPreprocessor
         }
     }
 
+    /// <summary>
+    /// The part of a <paramref name="width"/> × <paramref name="height"/> image that the preprocessed input shows, in
+    /// the image's pixels (it extends past the image where <see cref="ImageResizeMode.Longest"/> pads).
+    /// </summary>
+    public RectangleF Region(int width, int height)
+    {
+        var (rh, rw) = ResizedSize(height, width);
+        var ys = Axis.Plan(rh, Config.Height);
+        var xs = Axis.Plan(rw, Config.Width);
+        float sx = (float)width / rw, sy = (float)height / rh;
+        return new RectangleF((xs.Source - xs.Output) * sx, (ys.Source - ys.Output) * sy, Config.Width * sx, Config.Height * sy);
+    }
+
     /// <summary>Size (height, width) the image is resized to before the crop, computed as OpenCLIP's transforms do.</summary>
     private (int Height, int Width) ResizedSize(int h, int w)
     {

@@ -13,7 +13,7 @@ public static class SaliencyOverlay
     /// <param name="original">The image the map was computed for (not modified).</param>
     /// <param name="saliency">
     /// The map, row-major with the image's size (<c>[y * width + x]</c>), as
-    /// <see cref="Classification.FewShotAnomalyClassifier.Saliency"/> returns it.
+    /// <see cref="Classification.FsacClassifier.Saliency"/> returns it.
     /// </param>
     /// <param name="alpha">Opacity of the colour map, from 0 (original only) to 1 (map only).</param>
     /// <exception cref="ArgumentException">The map does not have width × height values.</exception>

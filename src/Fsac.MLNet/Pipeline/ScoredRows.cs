@@ -7,7 +7,7 @@ namespace Fsac.MLNet.Pipeline;
 
 /// <summary>
 /// The output values of a batch of rows, computed with one <see cref="Classification.IAnomalyClassifier.Score"/> call:
-/// the decision margin, the decision, the anomaly score in [0, 1] and, when asked for, the saliency map.
+/// the decision margin, the decision, the anomaly score and, when asked for, the anomaly map (from the same pass).
 /// </summary>
 internal sealed class ScoredRows
 {
@@ -31,15 +31,15 @@ internal sealed class ScoredRows
     /// <summary>Scores <paramref name="images"/> (not disposed here); the values replace the previous batch's.</summary>
     public void Compute(IReadOnlyList<Image<Rgb24>> images)
     {
-        var scores = _model.Score(images);
+        var (scores, maps) = _model.ScoreWithMaps(images, _withMaps);
         if (scores.Length != images.Count)
             throw new InvalidOperationException($"The anomaly model returned {scores.Length} scores for {images.Count} images.");
         var threshold = _model.Threshold;
         Count = images.Count;
         Margins = scores.Select(s => Margin(s, threshold)).ToArray();
         Decisions = scores.Select(s => s >= threshold).ToArray();
-        Probabilities = scores.Select(s => Math.Clamp(s, 0f, 1f)).ToArray();
-        if (_withMaps) Maps = images.Select(Map).ToArray();
+        Probabilities = scores.Select(_model.ToProbability).ToArray();
+        if (_withMaps) Maps = images.Select((image, i) => Map(image, maps[i])).ToArray();
     }
 
     /// <summary>
@@ -89,12 +89,11 @@ internal sealed class ScoredRows
         return score >= threshold && margin <= 0 ? float.Epsilon : margin;
     }
 
-    private float[] Map(Image<Rgb24> image)
+    private float[] Map(Image<Rgb24> image, float[] map)
     {
-        var map = _model.Saliency(image);
         if (map.Length != image.Width * image.Height)
             throw new InvalidOperationException(
-                $"The anomaly model returned a saliency map of {map.Length} values for a {image.Width}x{image.Height} image.");
+                $"The anomaly model returned an anomaly map of {map.Length} values for a {image.Width}x{image.Height} image.");
         return _options.AnomalyMapWidth > 0
             ? MapResampling.Bilinear(map, image.Width, image.Height, _options.AnomalyMapWidth, _options.AnomalyMapHeight)
             : map;

@@ -44,6 +44,17 @@ internal static class ShotSampler
         return images;
     }
 
+    /// <summary>Every normal row's image (label false, or every row without a label column), decoded in row order.</summary>
+    /// <exception cref="InvalidOperationException">No row is normal.</exception>
+    public static List<Image<Rgb24>> AllNormal(IDataView data, DataViewSchema.Column image, ImageSourceKind kind,
+        DataViewSchema.Column? label, CancellationToken cancellationToken)
+    {
+        var (normal, total) = NormalRows(data, label, cancellationToken);
+        if (normal.Count == 0)
+            throw new InvalidOperationException($"FewShotAnomaly has nothing to add: none of the {total} rows is normal (image column '{image.Name}').");
+        return Decode(data, image, kind, normal, cancellationToken, out _);
+    }
+
     private static (List<long> Normal, long Total) NormalRows(IDataView data, DataViewSchema.Column? label,
         CancellationToken cancellationToken)
     {

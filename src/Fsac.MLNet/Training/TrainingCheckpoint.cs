@@ -7,7 +7,7 @@ namespace Fsac.MLNet.Training;
 
 /// <summary>
 /// The head of a fit as it stands before training (<see cref="Epoch"/> 0) or after an epoch, shown to a checkpoint
-/// callback of <see cref="FsacTrainer"/> or <c>FewShotAnomalyClassifier.Fit</c>. Valid only during the callback.
+/// callback of <see cref="FsacTrainer"/> or <c>FsacClassifier.Fit</c>. Valid only during the callback.
 /// </summary>
 public sealed class TrainingCheckpoint
 {
@@ -37,7 +37,7 @@ public sealed class TrainingCheckpoint
 
     /// <summary>
     /// Anomaly scores of encoder features <c>[N, C]</c> with the head as it stands now (the same computation as
-    /// <see cref="FewShotAnomalyClassifier.ScoreFeatures"/>), without gradients and without touching the training state.
+    /// <see cref="FsacClassifier.ScoreFeatures"/>), without gradients and without touching the training state.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called after the callback returned.</exception>
     /// <exception cref="ArgumentException">The features are not <c>[N, C]</c>.</exception>

@@ -231,7 +231,7 @@ public class EvaluationRunnerTests
         var noNormalLeft = Assert.ThrowsExactly<EvaluationSetupException>(() => runner.Run(data.Root, DatasetLayout.Folder, options with { Shots = [3] }));
         StringAssert.Contains(noNormalLeft.Message, "no normal test image left");
 
-        var unknown = Assert.ThrowsExactly<ArgumentException>(() => EvaluationMethods.ParseList("fsac,patchcore"));
+        var unknown = Assert.ThrowsExactly<ArgumentException>(() => EvaluationMethods.ParseList("fsac,nosuch"));
         StringAssert.Contains(unknown.Message, "Unknown method 'patchcore'; valid methods: fsac, fsac-onestage, fsac-joint, fsac-noca, knn, zeroshot");
         Assert.ThrowsExactly<ArgumentException>(() => runner.Run(data.Root, DatasetLayout.Folder, options with { Shots = [] }));
         Assert.ThrowsExactly<ArgumentException>(() => runner.Run(data.Root, DatasetLayout.Folder, options with { Seeds = [1, 1] }));

@@ -30,7 +30,7 @@ public class FeatureScoringTests
         var shots = SyntheticImages.Normals(2, seed: 4);
         var images = Images();
         var features = encoder.EncodeImages(images, 4);
-        using var fsac = FewShotAnomalyClassifier.Fit(encoder, shots, Options, new SquareSynthesizer());
+        using var fsac = FsacClassifier.Fit(encoder, shots, Options, new SquareSynthesizer());
         using var knn = KnnBaseline.Fit(encoder, shots);
         using var zeroShot = ZeroShotClassifier.Fit(encoder, Options);
 
@@ -57,12 +57,12 @@ public class FeatureScoringTests
         var seen = new List<(int Epoch, int Total, TrainingStage? Stage, float[] Scores)>();
         TrainingCheckpoint? kept = null;
 
-        using var observed = FewShotAnomalyClassifier.Fit(encoder, shots, Options, new SquareSynthesizer(), c =>
+        using var observed = FsacClassifier.Fit(encoder, shots, Options, new SquareSynthesizer(), c =>
         {
             seen.Add((c.Epoch, c.TotalEpochs, c.Stage, c.ScoreFeatures(features)));
             kept = c;
         });
-        using var plain = FewShotAnomalyClassifier.Fit(encoder, shots, Options, new SquareSynthesizer());
+        using var plain = FsacClassifier.Fit(encoder, shots, Options, new SquareSynthesizer());
 
         CollectionAssert.AreEqual(Enumerable.Range(0, 9).ToArray(), seen.Select(s => s.Epoch).ToArray());
         Assert.IsTrue(seen.All(s => s.Total == 8));

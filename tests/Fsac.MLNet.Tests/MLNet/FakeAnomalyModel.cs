@@ -26,6 +26,15 @@ public sealed class FakeAnomalyModel(string backboneName, float normalBrightness
     public float[] Saliency(Image<Rgb24> image, CancellationToken cancellationToken = default) =>
         Deviation(image, NormalBrightness);
 
+    public (float[] Scores, float[][] Maps) ScoreWithMaps(IReadOnlyList<Image<Rgb24>> images, bool withMaps, CancellationToken cancellationToken = default)
+        => (Score(images, cancellationToken), withMaps ? [.. images.Select(i => AnomalyMap(i, cancellationToken))] : []);
+
+    public float[] AnomalyMap(Image<Rgb24> image, CancellationToken cancellationToken = default)
+    {
+        calls.CountMap();
+        return Deviation(image, NormalBrightness);
+    }
+
     public void Save(Stream stream)
     {
         using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);

@@ -3,12 +3,13 @@ namespace Fsac.MLNet.Tests.MLNet;
 /// <summary>Thread-safe counters of what the fakes were asked to do.</summary>
 public sealed class FakeCalls
 {
-    private int _resolves, _fits, _scoreCalls, _scoredImages;
+    private int _resolves, _fits, _scoreCalls, _scoredImages, _maps;
 
     public int Resolves => Volatile.Read(ref _resolves);
     public int Fits => Volatile.Read(ref _fits);
     public int ScoreCalls => Volatile.Read(ref _scoreCalls);
     public int ScoredImages => Volatile.Read(ref _scoredImages);
+    public int Maps => Volatile.Read(ref _maps);
 
     /// <summary>Mean brightness of each shot of the last fit, in the order given.</summary>
     public IReadOnlyList<float> LastShots { get; set; } = [];
@@ -18,6 +19,7 @@ public sealed class FakeCalls
 
     public void CountResolve() => Interlocked.Increment(ref _resolves);
     public void CountFit() => Interlocked.Increment(ref _fits);
+    public void CountMap() => Interlocked.Increment(ref _maps);
 
     public void CountScore(int images)
     {

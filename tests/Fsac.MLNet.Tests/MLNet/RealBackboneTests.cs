@@ -1,3 +1,4 @@
+using Fsac.MLNet.Classification;
 using Fsac.MLNet.Clip;
 using Fsac.MLNet.Model;
 using Microsoft.ML;
@@ -38,7 +39,8 @@ public class RealBackboneTests
                     Backbone = clip,
                     Shots = 2,
                     Seed = 7,
-                    Method = FsacPreset.MVTec with { ClassName = "cookie", EpochsPerStage = 3, AnomaliesPerNormal = 2, CalibrationAnomaliesPerNormal = 1 },
+                    Method = AnomalyMethod.Fsac,
+                    Fsac = FsacPreset.MVTec with { ClassName = "cookie", EpochsPerStage = 3, AnomaliesPerNormal = 2, CalibrationAnomaliesPerNormal = 1 },
                 }))
                 .Append(ml.Transforms.CopyColumns("AnomalyScore", "Probability"))
                 .Fit(train);

@@ -18,7 +18,7 @@ public class SaveLoadTests
                 BackboneResolver = new FakeBackboneResolver(calls),
                 Shots = 3,
                 Seed = 3,
-                Method = FsacPreset.MVTec with { ClassName = "cookie" },
+                Fsac = FsacPreset.MVTec with { ClassName = "cookie" },
             }))
             .Append(ml.Transforms.CopyColumns("AnomalyScore", "Probability"))
             .Fit(data);
@@ -47,7 +47,7 @@ public class SaveLoadTests
                 CollectionAssert.AreEqual(scored.GetColumn<float>(column).ToArray(), reloaded.GetColumn<float>(column).ToArray(), column);
             CollectionAssert.AreEqual(scored.GetColumn<bool>("PredictedLabel").ToArray(), reloaded.GetColumn<bool>("PredictedLabel").ToArray());
             Assert.AreEqual(0, calls.Fits, "loading does not refit");
-            Assert.AreEqual("cookie", calls.LastOptions!.Method.ClassName, "the fit options travel with the model");
+            Assert.AreEqual("cookie", calls.LastOptions!.Fsac.ClassName, "the fit options travel with the model");
             Assert.AreEqual(FakeBackboneResolver.Name, calls.LastOptions.Backbone);
         }
         finally

@@ -31,7 +31,7 @@ public class BackboneReferenceTests
     public void TheReferenceTravelsWithTheSavedModel()
     {
         var reference = new BackboneReference("resnet18", EncoderPrecision.BFloat16);
-        using var model = FewShotAnomalyClassifier.Fit(new TinyEncoder(), SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(new TinyEncoder(), SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
         Assert.IsNull(model.Backbone);
         model.OwnEncoder(reference);
         Assert.AreEqual(reference, model.Backbone);
@@ -39,7 +39,7 @@ public class BackboneReferenceTests
         using var saved = new MemoryStream();
         model.Save(saved);
         saved.Position = 0;
-        using var loaded = FewShotAnomalyClassifier.Load(saved, new TinyEncoder()).OwnEncoder();
+        using var loaded = FsacClassifier.Load(saved, new TinyEncoder()).OwnEncoder();
         Assert.AreEqual(reference, loaded.Backbone);
     }
 
@@ -47,12 +47,12 @@ public class BackboneReferenceTests
     public void LoadingWithoutAnEncoderNeedsARecordedBackbone()
     {
         using var encoder = new TinyEncoder();
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
         using var saved = new MemoryStream();
         model.Save(saved);
         saved.Position = 0;
 
-        var e = Assert.ThrowsExactly<InvalidOperationException>(() => FewShotAnomalyClassifier.Load(saved));
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => FsacClassifier.Load(saved));
         StringAssert.Contains(e.Message, "does not record the backbone it was fitted on (encoder 'tiny-test-encoder')");
     }
 }

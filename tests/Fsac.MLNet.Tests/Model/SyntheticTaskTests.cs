@@ -35,7 +35,7 @@ public class SyntheticTaskTests
 
         using var zeroShot = ZeroShotClassifier.Fit(encoder, options);
         using var knn = KnnBaseline.Fit(encoder, normals);
-        using var fsac = FewShotAnomalyClassifier.Fit(encoder, normals, options, new SquareSynthesizer());
+        using var fsac = FsacClassifier.Fit(encoder, normals, options, new SquareSynthesizer());
 
         double zs = Metrics.Auroc(zeroShot.Score(test), labels);
         double kn = Metrics.Auroc(knn.Score(test), labels);

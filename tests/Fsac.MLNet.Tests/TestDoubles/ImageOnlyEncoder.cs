@@ -12,6 +12,9 @@ public sealed class ImageOnlyEncoder(TinyEncoder inner) : IImageEncoder
     public int FeatureDim => inner.FeatureDim;
     public int ImageSize => inner.ImageSize;
     public torch.Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images) => inner.Preprocess(images);
-    public torch.Tensor EncodeImage(torch.Tensor pixels) => inner.EncodeImage(pixels);
+    public int PatchDim => inner.PatchDim;
+    public InputLayout Layout(int width, int height) => inner.Layout(width, height);
+    public EncodedImages Encode(torch.Tensor pixels, EncoderOutputs outputs) => inner.Encode(pixels, outputs);
+    public IImageEncoder WithResolution(int shorterSide) => inner.WithResolution(shorterSide);
     public void Dispose() => inner.Dispose();
 }

@@ -35,6 +35,9 @@ public sealed class TinyEncoder : IImageEncoder, ITextEncoder
     public string Name { get; }
     public int FeatureDim { get; }
     public int ImageSize => 32;
+    public int PatchDim => Channels;
+    public InputLayout Layout(int width, int height) => new(ImageSize, ImageSize, new RectangleF(0, 0, width, height));
+    public IImageEncoder WithResolution(int shorterSide) => throw new NotSupportedException("The tiny test encoder has a fixed 32x32 input.");
 
     /// <summary>Number of EncodeImage calls (to check that features are cached).</summary>
     public int ImageBatchesEncoded { get; private set; }
@@ -59,13 +62,17 @@ public sealed class TinyEncoder : IImageEncoder, ITextEncoder
         return tensor(data, [images.Count, 3, ImageSize, ImageSize]);
     }
 
-    public Tensor EncodeImage(Tensor pixels)
+    /// <summary>Pooled: max and mean of the ReLU map, projected; patches: the ReLU map average-pooled to 8x8.</summary>
+    public EncodedImages Encode(Tensor pixels, EncoderOutputs outputs)
     {
         ImageBatchesEncoded++;
         using var scope = NewDisposeScope();
         var h = nn.functional.conv2d(pixels, convWeight, convBias, padding: [2, 2]).relu();
-        var pooled = cat([h.amax([2, 3]), h.mean([2, 3])], 1);
-        return pooled.matmul(projection).MoveToOuterDisposeScope();
+        var pooled = outputs.HasFlag(EncoderOutputs.Global)
+            ? cat([h.amax([2, 3]), h.mean([2, 3])], 1).matmul(projection).MoveToOuterDisposeScope()
+            : null;
+        var patches = outputs.HasFlag(EncoderOutputs.Patches) ? nn.functional.avg_pool2d(h, 4, 4).MoveToOuterDisposeScope() : null;
+        return new EncodedImages(pooled, patches);
     }
 
     public Tensor EncodeText(IReadOnlyList<string> texts)

@@ -29,7 +29,20 @@ internal sealed class ResNetBackbone : nn.Module<Tensor, Tensor>
     }
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Features(input, pooled: true, patches: false).Pooled!;
+
+    /// <summary>Channels of <see cref="Features"/>' patch grid: layer2's plus layer3's.</summary>
+    public long PatchChannels => _config.Stages.Count >= 3
+        ? _config.Stages[1][^1].Conv2.OutChannels + _config.Stages[2][^1].Conv2.OutChannels
+        : throw new InvalidOperationException("The network has fewer than three stages.");
+
+    /// <summary>
+    /// One pass over <paramref name="input"/> <c>[N, 3, H, W]</c>: the global-average-pooled last stage <c>[N, C]</c>
+    /// and/or PatchCore's local features: the maps of layer2 (stride 8) and layer3 (stride 16), each averaged over
+    /// 3x3 neighbourhoods (stride 1, zero padding counted out), layer3 upsampled bilinearly to layer2's grid, and the
+    /// two concatenated, <c>[N, C2 + C3, H/8, W/8]</c>. Layer4 is not run when only patches are asked for.
+    /// </summary>
+    public (Tensor? Pooled, Tensor? Patches) Features(Tensor input, bool pooled, bool patches)
     {
         using var scope = NewDisposeScope();
         var x = nn.functional.relu(bn1.forward(conv1.forward(input)));
@@ -38,7 +51,24 @@ internal sealed class ResNetBackbone : nn.Module<Tensor, Tensor>
         x = pool.IsSymmetric
             ? nn.functional.max_pool2d(x, kernel, stride, [pool.Top, pool.Left])
             : nn.functional.max_pool2d(nn.functional.pad(x, pool.ToTorchPad(), value: double.NegativeInfinity), kernel, stride);
-        foreach (var stage in _stages) x = stage.forward(x);
-        return x.mean([2, 3]).MoveToOuterDisposeScope();
+        Tensor? layer2 = null, layer3 = null;
+        int last = pooled ? _stages.Length : Math.Min(3, _stages.Length);
+        for (int i = 0; i < last; i++)
+        {
+            x = _stages[i].forward(x);
+            if (i == 1) layer2 = x;
+            if (i == 2) layer3 = x;
+        }
+        Tensor? dense = null;
+        if (patches)
+        {
+            if (layer2 is null || layer3 is null) throw new InvalidOperationException("The network has fewer than three stages.");
+            var local2 = nn.functional.avg_pool2d(layer2, 3, 1, 1, count_include_pad: false);
+            var local3 = nn.functional.avg_pool2d(layer3, 3, 1, 1, count_include_pad: false);
+            var up3 = nn.functional.interpolate(local3, [local2.shape[2], local2.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false);
+            dense = cat([local2, up3], 1).MoveToOuterDisposeScope();
+        }
+        var global = pooled ? x.mean([2, 3]).MoveToOuterDisposeScope() : null;
+        return (global, dense);
     }
 }

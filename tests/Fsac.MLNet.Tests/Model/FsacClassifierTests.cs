@@ -11,7 +11,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Fsac.MLNet.Tests.Model;
 
 [TestClass]
-public class FewShotAnomalyClassifierTests
+public class FsacClassifierTests
 {
     public TestContext TestContext { get; set; } = null!;
 
@@ -35,7 +35,7 @@ public class FewShotAnomalyClassifierTests
     public void RequiresAtLeastOneNormalImage()
     {
         using var encoder = new TinyEncoder();
-        var e = Assert.ThrowsExactly<ArgumentException>(() => FewShotAnomalyClassifier.Fit(encoder, [], Options, new SquareSynthesizer()));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => FsacClassifier.Fit(encoder, [], Options, new SquareSynthesizer()));
         StringAssert.Contains(e.Message, "at least one normal image is required");
     }
 
@@ -43,7 +43,7 @@ public class FewShotAnomalyClassifierTests
     public void AnImageScoresTheSameAloneAndInsideABatch()
     {
         using var encoder = new TinyEncoder();
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
         var images = TestImages(4);
 
         // Equal up to float rounding: a batched matrix product may round differently from a single-row one.
@@ -65,9 +65,9 @@ public class FewShotAnomalyClassifierTests
         var normals = SyntheticImages.Normals(3, seed: 5);
         var images = TestImages(6);
 
-        using var a = FewShotAnomalyClassifier.Fit(encoder, normals, Options, new SquareSynthesizer());
-        using var b = FewShotAnomalyClassifier.Fit(encoder, normals, Options, new SquareSynthesizer());
-        using var c = FewShotAnomalyClassifier.Fit(encoder, normals, Options with { Seed = 2 }, new SquareSynthesizer());
+        using var a = FsacClassifier.Fit(encoder, normals, Options, new SquareSynthesizer());
+        using var b = FsacClassifier.Fit(encoder, normals, Options, new SquareSynthesizer());
+        using var c = FsacClassifier.Fit(encoder, normals, Options with { Seed = 2 }, new SquareSynthesizer());
 
         CollectionAssert.AreEqual(a.Score(images), b.Score(images));
         Assert.AreEqual(a.Threshold, b.Threshold);
@@ -80,7 +80,7 @@ public class FewShotAnomalyClassifierTests
         int Batches(int epochs)
         {
             using var encoder = new TinyEncoder();
-            using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options with { EpochsPerStage = epochs }, new SquareSynthesizer());
+            using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options with { EpochsPerStage = epochs }, new SquareSynthesizer());
             return encoder.ImageBatchesEncoded;
         }
 
@@ -93,7 +93,7 @@ public class FewShotAnomalyClassifierTests
     public void SaliencyHasTheImageSizeAndIsNonNegative()
     {
         using var encoder = new TinyEncoder();
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
         using var image = SyntheticImages.Defective(new Random(8), width: 50, height: 37);
 
         var map = model.Saliency(image);
@@ -108,7 +108,7 @@ public class FewShotAnomalyClassifierTests
     public void SaliencyConcentratesOnThePaintedDefect()
     {
         using var encoder = new TinyEncoder();
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(4, seed: 3), Options with { EpochsPerStage = 100 }, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(4, seed: 3), Options with { EpochsPerStage = 100 }, new SquareSynthesizer());
         using var image = SyntheticImages.Normal(new Random(13));
         for (int y = 10; y < 16; y++)
             for (int x = 22; x < 28; x++)
@@ -130,7 +130,7 @@ public class FewShotAnomalyClassifierTests
     public void PredictAppliesTheStoredThreshold()
     {
         using var encoder = new TinyEncoder();
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
         var images = TestImages(9);
 
         Assert.IsTrue(float.IsFinite(model.Threshold) && model.Threshold is >= 0f and <= 1f);
@@ -142,13 +142,13 @@ public class FewShotAnomalyClassifierTests
     {
         using var encoder = new TinyEncoder();
         var options = Options with { ExtraAnomalousPrompts = ["a {} with a stain"], TrainingMode = FsacTrainingMode.Joint };
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), options, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), options, new SquareSynthesizer());
         var images = TestImages(10);
         using var stream = new MemoryStream();
 
         model.Save(stream);
         stream.Position = 0;
-        using var loaded = FewShotAnomalyClassifier.Load(stream, encoder);
+        using var loaded = FsacClassifier.Load(stream, encoder);
 
         CollectionAssert.AreEqual(model.Score(images), loaded.Score(images));
         Assert.AreEqual(model.Threshold, loaded.Threshold);
@@ -166,12 +166,12 @@ public class FewShotAnomalyClassifierTests
     public void RoundTripsThroughAFileWithoutCrossAttention()
     {
         using var encoder = new TinyEncoder();
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options with { UseCrossAttention = false }, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options with { UseCrossAttention = false }, new SquareSynthesizer());
         var path = Path.Combine(Path.GetTempPath(), $"fsac-{Guid.NewGuid():N}.fsac");
         try
         {
             model.Save(path);
-            using var loaded = FewShotAnomalyClassifier.Load(path, encoder);
+            using var loaded = FsacClassifier.Load(path, encoder);
             var images = TestImages(11);
             CollectionAssert.AreEqual(model.Score(images), loaded.Score(images));
         }
@@ -185,31 +185,31 @@ public class FewShotAnomalyClassifierTests
     public void LoadRefusesAnotherEncoder()
     {
         using var encoder = new TinyEncoder();
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options, new SquareSynthesizer());
         var bytes = Save(model);
         using var renamed = new TinyEncoder(name: "another-backbone");
         using var wider = new TinyEncoder(featureDim: 48);
 
-        var e = Assert.ThrowsExactly<IncompatibleModelException>(() => FewShotAnomalyClassifier.Load(new MemoryStream(bytes), renamed));
+        var e = Assert.ThrowsExactly<IncompatibleModelException>(() => FsacClassifier.Load(new MemoryStream(bytes), renamed));
         Assert.AreEqual("tiny-test-encoder", e.SavedEncoder);
         Assert.AreEqual("another-backbone", e.GivenEncoder);
-        Assert.ThrowsExactly<IncompatibleModelException>(() => FewShotAnomalyClassifier.Load(new MemoryStream(bytes), wider));
+        Assert.ThrowsExactly<IncompatibleModelException>(() => FsacClassifier.Load(new MemoryStream(bytes), wider));
     }
 
     [TestMethod]
     public void LoadRefusesCorruptData()
     {
         using var encoder = new TinyEncoder();
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options, new SquareSynthesizer());
         var bytes = Save(model);
 
-        Assert.ThrowsExactly<CheckpointFormatException>(() => FewShotAnomalyClassifier.Load(new MemoryStream(Encoding.UTF8.GetBytes("not a model")), encoder));
-        Assert.ThrowsExactly<CheckpointFormatException>(() => FewShotAnomalyClassifier.Load(new MemoryStream(bytes[..(bytes.Length / 2)]), encoder));
-        Assert.ThrowsExactly<CheckpointFormatException>(() => FewShotAnomalyClassifier.Load(new MemoryStream(
+        Assert.ThrowsExactly<CheckpointFormatException>(() => FsacClassifier.Load(new MemoryStream(Encoding.UTF8.GetBytes("not a model")), encoder));
+        Assert.ThrowsExactly<CheckpointFormatException>(() => FsacClassifier.Load(new MemoryStream(bytes[..(bytes.Length / 2)]), encoder));
+        Assert.ThrowsExactly<CheckpointFormatException>(() => FsacClassifier.Load(new MemoryStream(
             Rewrite(bytes, "manifest.json", m => Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(m).Replace("\"formatVersion\": 1", "\"formatVersion\": 99", StringComparison.Ordinal)))), encoder));
-        Assert.ThrowsExactly<CheckpointFormatException>(() => FewShotAnomalyClassifier.Load(new MemoryStream(
+        Assert.ThrowsExactly<CheckpointFormatException>(() => FsacClassifier.Load(new MemoryStream(
             Rewrite(bytes, "manifest.json", _ => Encoding.UTF8.GetBytes("{ \"format\": "))), encoder));
-        Assert.ThrowsExactly<CheckpointFormatException>(() => FewShotAnomalyClassifier.Load(new MemoryStream(
+        Assert.ThrowsExactly<CheckpointFormatException>(() => FsacClassifier.Load(new MemoryStream(
             Rewrite(bytes, "head.safetensors", w => w[..(w.Length - 8)])), encoder));
     }
 
@@ -217,7 +217,7 @@ public class FewShotAnomalyClassifierTests
     public void RunsOnABackboneWithoutATextTower()
     {
         using var encoder = new ImageOnlyEncoder(new TinyEncoder());
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
 
         var scores = model.Score(TestImages(12));
 
@@ -231,7 +231,7 @@ public class FewShotAnomalyClassifierTests
         using var encoder = new TinyEncoder();
         var requested = new List<string>();
 
-        using var model = FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), FsacPreset.VisA with { EpochsPerStage = 2 },
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), FsacPreset.VisA with { EpochsPerStage = 2 },
             name => { requested.Add(name); return new SquareSynthesizer(); });
 
         CollectionAssert.AreEqual(new[] { "nsa" }, requested);
@@ -242,16 +242,16 @@ public class FewShotAnomalyClassifierTests
     {
         using var encoder = new TinyEncoder();
         var progress = new ListProgress<TrainingProgress>();
-        using (FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options, new SquareSynthesizer(), progress)) { }
+        using (FsacClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options, new SquareSynthesizer(), progress)) { }
         Assert.HasCount(2 * Options.EpochsPerStage, progress.Reports);
 
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
         Assert.ThrowsExactly<OperationCanceledException>(() =>
-            FewShotAnomalyClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options, new SquareSynthesizer(), cancellationToken: cancelled.Token));
+            FsacClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options, new SquareSynthesizer(), cancellationToken: cancelled.Token));
     }
 
-    private static byte[] Save(FewShotAnomalyClassifier model)
+    private static byte[] Save(FsacClassifier model)
     {
         using var stream = new MemoryStream();
         model.Save(stream);

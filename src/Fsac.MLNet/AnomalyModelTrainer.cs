@@ -8,20 +8,25 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Fsac.MLNet;
 
 /// <summary>
-/// Fits and restores CLIP-FSAC models (<see cref="FewShotAnomalyClassifier"/>) on the backbone named by
-/// <see cref="FewShotAnomalyOptions.Backbone"/>. Each model holds its own encoder instance.
+/// Fits and restores <see cref="FewShotAnomalyClassifier"/>s of the method <see cref="FewShotAnomalyOptions.Method"/>
+/// on the backbone named by <see cref="FewShotAnomalyOptions.Backbone"/>. Each model holds its own encoder instance.
 /// </summary>
-internal sealed class FsacModelTrainer(FewShotAnomalyOptions options) : IAnomalyModelTrainer
+internal sealed class AnomalyModelTrainer(FewShotAnomalyOptions options) : IAnomalyModelTrainer
 {
     private BackboneReference Backbone { get; } = new(options.Backbone, options.Precision);
 
     public IAnomalyModel Fit(IReadOnlyList<Image<Rgb24>> normals, IChannel channel, CancellationToken cancellationToken)
     {
-        var method = options.Method with { InferenceBatchSize = options.BatchSize };
-        channel.Info(MessageSensitivity.None,
-            $"FewShotAnomaly: fitting CLIP-FSAC ({method.TrainingMode}, {method.EpochsPerStage} epochs per stage, " +
-            $"'{method.SynthesisMethod}' anomalies) on {normals.Count} shot(s) with backbone '{Backbone.Spec}'.");
-        return FewShotAnomalyClassifier.Fit(Backbone, normals, method, new ChannelProgress(channel), cancellationToken);
+        var method = options.ToMethodOptions(options.Seed ?? 0);
+        var fsac = method.Fsac;
+        channel.Info(MessageSensitivity.None, method.Method == AnomalyMethod.Fsac
+            ? $"FewShotAnomaly: fitting CLIP-FSAC ({fsac.TrainingMode}, {fsac.EpochsPerStage} epochs per stage, " +
+              $"'{fsac.SynthesisMethod}' anomalies) on {normals.Count} shot(s) with backbone '{Backbone.Spec}'."
+            : $"FewShotAnomaly: fitting the '{method.MethodName}' method on {normals.Count} shot(s) with backbone '{Backbone.Spec}'.");
+        var model = FewShotAnomalyClassifier.Fit(Backbone, normals, method, new ChannelProgress(channel), cancellationToken);
+        if (model.Inner is PatchCoreClassifier memory)
+            channel.Info(MessageSensitivity.None, $"FewShotAnomaly: memory bank of {memory.MemoryPatches} patches ({memory.MemoryBytes / 1e6:F1} MB).");
+        return model;
     }
 
     public IAnomalyModel Load(Stream stream)
@@ -37,7 +42,7 @@ internal sealed class FsacModelTrainer(FewShotAnomalyOptions options) : IAnomaly
         }
         try
         {
-            return FewShotAnomalyClassifier.Load(stream, encoder).OwnEncoder(Backbone);
+            return FewShotAnomalyClassifier.Load(stream, encoder, Backbone);
         }
         catch
         {

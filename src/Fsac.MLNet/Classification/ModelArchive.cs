@@ -1,0 +1,115 @@
+using System.IO.Compression;
+using System.Text.Json;
+using Fsac.MLNet.IO;
+
+namespace Fsac.MLNet.Classification;
+
+/// <summary>
+/// The container every saved model uses: a zip archive holding <c>manifest.json</c> (what the model is, written by
+/// its own file class) and one safetensors entry with its tensors. Written and read in memory, without temp files;
+/// entry sizes are checked before anything is inflated.
+/// </summary>
+internal static class ModelArchive
+{
+    public const string ManifestEntry = "manifest.json";
+
+    /// <summary>The largest manifest accepted.</summary>
+    public const long MaxManifestBytes = 16L << 20;
+
+    /// <summary>The largest tensor entry accepted (a memory bank of 4 shots at 448 px with augmentations is about 0.2 GB).</summary>
+    public const long MaxTensorBytes = 1L << 30;
+
+    // Zip entries carry a time stamp; a fixed one makes two saves of the same model byte-identical.
+    private static readonly DateTimeOffset EntryTime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static void Write(Stream output, byte[] manifest, string tensorsEntry, IReadOnlyDictionary<string, TensorData> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        using var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
+        var manifestEntry = zip.CreateEntry(ManifestEntry);
+        manifestEntry.LastWriteTime = EntryTime;
+        using (var entry = manifestEntry.Open())
+            entry.Write(manifest);
+        var tensorEntry = zip.CreateEntry(tensorsEntry);
+        tensorEntry.LastWriteTime = EntryTime;
+        using (var entry = tensorEntry.Open())
+            SafeTensors.Write(entry, tensors);
+    }
+
+    /// <summary>The manifest's <c>format</c> string, or null when it has none.</summary>
+    /// <exception cref="CheckpointFormatException">Not a model archive.</exception>
+    public static string? ReadFormat(Stream input, string source)
+    {
+        using var doc = JsonDocument.Parse(ReadManifest(input, source));
+        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String
+            ? f.GetString()
+            : null;
+    }
+
+    /// <summary>The raw manifest bytes.</summary>
+    /// <exception cref="CheckpointFormatException">Not a model archive, or the manifest is missing or too large.</exception>
+    public static byte[] ReadManifest(Stream input, string source)
+    {
+        using var zip = Open(input, source);
+        return Inflate(Entry(zip, ManifestEntry, source), MaxManifestBytes, source);
+    }
+
+    /// <summary>The manifest bytes and the tensors.</summary>
+    /// <exception cref="CheckpointFormatException">Not a model archive, an entry is missing, too large or corrupt.</exception>
+    public static (byte[] Manifest, Dictionary<string, TensorData> Tensors) Read(Stream input, string source, string tensorsEntry)
+    {
+        using var zip = Open(input, source);
+        var manifest = Inflate(Entry(zip, ManifestEntry, source), MaxManifestBytes, source);
+        var bytes = Inflate(Entry(zip, tensorsEntry, source), MaxTensorBytes, source);
+        try
+        {
+            using var memory = new MemoryStream(bytes, writable: false);
+            return (manifest, SafeTensors.Read(memory, source, out _));
+        }
+        catch (CheckpointFormatException e)
+        {
+            throw new CheckpointFormatException(source, $"its weights are corrupt ({e.Message}).", e);
+        }
+    }
+
+    private static ZipArchive Open(Stream input, string source)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        try
+        {
+            return new ZipArchive(input, ZipArchiveMode.Read, leaveOpen: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CheckpointFormatException(source, "not a saved Fsac.MLNet model (not a zip archive).", e);
+        }
+    }
+
+    private static ZipArchiveEntry Entry(ZipArchive zip, string name, string source)
+        => zip.GetEntry(name) ?? throw new CheckpointFormatException(source, $"not a saved Fsac.MLNet model: '{name}' is missing.");
+
+    // The declared size is checked first, then the inflated bytes are counted, so a lying header cannot overrun the cap.
+    private static byte[] Inflate(ZipArchiveEntry entry, long cap, string source)
+    {
+        if (entry.Length > cap)
+            throw new CheckpointFormatException(source, $"entry '{entry.FullName}' declares {entry.Length} bytes, more than the {cap} allowed.");
+        try
+        {
+            using var stream = entry.Open();
+            using var memory = new MemoryStream((int)Math.Min(entry.Length, 64L << 20));
+            var buffer = new byte[81920];
+            int read;
+            while ((read = stream.Read(buffer)) > 0)
+            {
+                if (memory.Length + read > cap || memory.Length + read > entry.Length)
+                    throw new CheckpointFormatException(source, $"entry '{entry.FullName}' inflates past its declared {entry.Length} bytes.");
+                memory.Write(buffer, 0, read);
+            }
+            return memory.ToArray();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CheckpointFormatException(source, $"the model archive is corrupt: {e.Message}", e);
+        }
+    }
+}

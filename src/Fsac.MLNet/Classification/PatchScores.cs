@@ -1,0 +1,6 @@
+namespace Fsac.MLNet.Classification;
+
+/// <summary>Image scores and the patch scores behind them.</summary>
+/// <param name="Scores">One anomaly score per image, higher is more anomalous.</param>
+/// <param name="PatchMaps">Per image, its patch scores row-major over its <see cref="Encoders.PatchGrid"/>.</param>
+public sealed record PatchScores(float[] Scores, float[][] PatchMaps);
