@@ -1,12 +1,11 @@
 // The package test's program: a fresh console project that references the built Fsac.MLNet package only.
-// Fits ResNet18 CLIP-FSAC on 2 normal images (2 epochs per stage), saves and reloads the model, scores a held-out
-// normal and an anomalous image, writes a heatmap, and prints "package-test: OK" when every check holds.
+// Fits the default method on ResNet18 with 2 normal images, saves and reloads the model, scores a held-out normal
+// and an anomalous image, writes a heatmap, and prints "package-test: OK" when every check holds.
 // Usage: dotnet run -- <data folder with normal/ and anomaly/, or "generate"> <output folder>
 
 using Fsac.MLNet.Classification;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.Model;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -16,19 +15,18 @@ var normals = Directory.GetFiles(Path.Combine(data, "normal")).Order(StringCompa
 var anomaly = Directory.GetFiles(Path.Combine(data, "anomaly")).Order(StringComparer.Ordinal).First();
 
 var shots = normals[..2].Select(ImageLoader.Default.Load).ToList();
-var options = FsacPreset.MVTec with { ClassName = "cookie", EpochsPerStage = 2, Seed = 0 };
 var modelPath = Path.Combine(output, "model.fsac");
-using (var fitted = FewShotAnomalyClassifier.Fit(new BackboneReference("resnet18"), shots, options))
+using (var fitted = FewShotAnomalyClassifier.Fit(new BackboneReference("resnet18"), shots))
     fitted.Save(modelPath);
 
 using var model = FewShotAnomalyClassifier.Load(modelPath);
 using var normal = ImageLoader.Default.Load(normals[2]);
 using var bad = ImageLoader.Default.Load(anomaly);
 var scores = model.Score([normal, bad]);
-SaliencyOverlay.WritePng(bad, model.Saliency(bad), Path.Combine(output, "heatmap.png"));
+SaliencyOverlay.WritePng(bad, model.AnomalyMap(bad), Path.Combine(output, "heatmap.png"));
 Console.WriteLine($"backbone {model.BackboneName}, threshold {model.Threshold:F4}, normal {scores[0]:F4}, anomaly {scores[1]:F4}");
 
-bool ok = model.Backbone?.Spec == "resnet18" && scores.All(s => s is >= 0f and <= 1f) && float.IsFinite(model.Threshold)
+bool ok = model.Backbone?.Spec == "resnet18" && scores.All(float.IsFinite) && scores[1] > scores[0] && float.IsFinite(model.Threshold)
     && File.Exists(Path.Combine(output, "heatmap.png"));
 Console.WriteLine(ok ? "package-test: OK" : "package-test: FAILED");
 shots.ForEach(s => s.Dispose());

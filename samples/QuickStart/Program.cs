@@ -30,7 +30,7 @@ foreach (var file in test)
     using var image = ImageLoader.Default.Load(file);
     var (scores, maps) = model.ScoreWithMaps([image], withMaps: true);
     float score = scores[0];
-    SaliencyOverlay.WritePng(image, maps[0], Path.Combine(heatmaps, Path.GetFileNameWithoutExtension(file) + ".png"));
+    SaliencyOverlay.WritePng(image, maps[0], Path.Combine(heatmaps, Path.GetFileNameWithoutExtension(file) + ".png"), range: model.MapRange);
     var label = Path.GetFileName(Path.GetDirectoryName(file)) + "/" + Path.GetFileName(file);
     Console.WriteLine($"{label,-28} {score,6:F3}  {(score >= model.Threshold ? "ANOMALOUS" : "normal")}");
 }

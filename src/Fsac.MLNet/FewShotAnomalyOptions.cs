@@ -82,8 +82,11 @@ public sealed class FewShotAnomalyOptions
     /// </summary>
     public FsacOptions Fsac { get; set; } = FsacPreset.MVTec;
 
-    /// <summary>The PatchCore settings used when <see cref="Method"/> is <see cref="AnomalyMethod.PatchCore"/>; its seed is replaced by <see cref="Seed"/>.</summary>
+    /// <summary>The PatchCore settings used when <see cref="Method"/> is <see cref="AnomalyMethod.PatchCore"/> or <see cref="AnomalyMethod.FsacPatchCore"/>; its seed is replaced by <see cref="Seed"/>.</summary>
     public PatchCoreOptions PatchCore { get; set; } = new();
+
+    /// <summary>The WinCLIP+ settings used when <see cref="Method"/> is <see cref="AnomalyMethod.WinClipPlus"/> (CLIP backbones); the class name comes from <see cref="Fsac"/>.</summary>
+    public WinClipOptions WinClip { get; set; } = new();
 
     /// <summary>Numeric precision of the backbone.</summary>
     public EncoderPrecision Precision { get; set; } = EncoderPrecision.Float32;
@@ -99,7 +102,8 @@ public sealed class FewShotAnomalyOptions
     {
         ArgumentNullException.ThrowIfNull(Fsac, nameof(Fsac));
         ArgumentNullException.ThrowIfNull(PatchCore, nameof(PatchCore));
-        return new AnomalyMethodOptions { Method = Method, Fsac = Fsac, PatchCore = PatchCore, Seed = seed, BatchSize = BatchSize };
+        ArgumentNullException.ThrowIfNull(WinClip, nameof(WinClip));
+        return new AnomalyMethodOptions { Method = Method, Fsac = Fsac, PatchCore = PatchCore, WinClip = WinClip, Seed = seed, BatchSize = BatchSize };
     }
 
     /// <summary>Throws for settings no fit could use, naming the property.</summary>

@@ -53,9 +53,9 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         public int Seeds { get; init; } = 3;
 
         [CommandOption("--methods <LIST>")]
-        [Description("Comma-separated: fsac, fsac-onestage, fsac-joint, fsac-noca, knn, zeroshot (skipped without a text tower).")]
-        [DefaultValue("fsac,fsac-onestage,knn,zeroshot")]
-        public string Methods { get; init; } = "fsac,fsac-onestage,knn,zeroshot";
+        [Description("Comma-separated: default, patchcore, fsac, fsac-onestage, fsac-joint, fsac-noca, fsac-local, fsac+patchcore, knn, and with a CLIP backbone winclip+ and zeroshot (skipped without a text tower).")]
+        [DefaultValue("default,patchcore,winclip+,fsac,fsac-onestage,knn,zeroshot")]
+        public string Methods { get; init; } = "default,patchcore,winclip+,fsac,fsac-onestage,knn,zeroshot";
 
         [CommandOption("-o|--out <DIR>")]
         [Description("Output folder (created if missing).")]

@@ -34,7 +34,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
         internal string[] NormalPaths => [.. Normal, .. MoreNormal];
 
         [CommandOption("--method <NAME>")]
-        [Description("default (the method that scored best on real images), patchcore, or fsac (the paper's CLIP-FSAC).")]
+        [Description("default (the method that scored best on real images), patchcore, fsac (the paper's CLIP-FSAC), fsac-local, fsac+patchcore or winclip+ (CLIP backbones).")]
         public string Method { get; init; } = "default";
 
         [CommandOption("--class <NAME>")]
@@ -86,14 +86,17 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
             if (Epochs is < 0) return ValidationResult.Error($"--epochs must not be negative; got {Epochs}.");
             if (Resolution is { } r && (r < 32 || r > 2048 || r % 32 != 0)) return ValidationResult.Error($"--resolution must be a multiple of 32 between 32 and 2048 pixels; got {r}.");
             if (Preset is not ("mvtec" or "visa")) return ValidationResult.Error($"--preset must be mvtec or visa; got '{Preset}'.");
+            AnomalyMethod method;
             try
             {
-                AnomalyMethodOptions.Parse(Method);
+                method = AnomalyMethodOptions.Parse(Method);
             }
             catch (ArgumentException e)
             {
                 return ValidationResult.Error($"--method: {e.Message.Split(" (Parameter")[0]}");
             }
+            if (Resolution is not null && method is not (AnomalyMethod.PatchCore or AnomalyMethod.FsacPatchCore))
+                return ValidationResult.Error($"--resolution applies to --method patchcore and fsac+patchcore only (the default method sets its own; '{Method}' reads the backbone's input).");
             return DType is "fp32" or "bf16" ? ValidationResult.Success() : ValidationResult.Error($"--dtype must be fp32 or bf16; got '{DType}'.");
         }
 

@@ -129,7 +129,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
             for (int r = 0; r < readable.Count; r++)
             {
                 int i = readable[r];
-                string? heatmap = heatmaps is null ? null : WriteHeatmap(images[i]!, maps[r], files[i], heatmaps, heatmapNames);
+                string? heatmap = heatmaps is null ? null : WriteHeatmap(images[i]!, maps[r], model.MapRange, files[i], heatmaps, heatmapNames);
                 results[i] = new ImagePrediction(files[i], scores[r], scores[r] >= model.Threshold, heatmap, null);
             }
             return results;
@@ -141,13 +141,13 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     }
 
     /// <summary>Writes <c>&lt;name&gt;.png</c> (or <c>&lt;name&gt;-2.png</c>, ... when names repeat) and returns its path.</summary>
-    private static string WriteHeatmap(Image<Rgb24> image, float[] map, string file, string folder, HashSet<string> names)
+    private static string WriteHeatmap(Image<Rgb24> image, float[] map, (float Low, float High)? range, string file, string folder, HashSet<string> names)
     {
         var stem = Path.GetFileNameWithoutExtension(file);
         var name = stem;
         for (int n = 2; !names.Add(name); n++) name = $"{stem}-{n}";
         var path = Path.Combine(folder, name + ".png");
-        SaliencyOverlay.WritePng(image, map, path);
+        SaliencyOverlay.WritePng(image, map, path, range: range);
         return path;
     }
 }

@@ -12,6 +12,9 @@ public sealed record AnomalyMethodOptions
     /// <summary>Settings of <see cref="AnomalyMethod.Fsac"/> (the paper's, <see cref="FsacPreset.MVTec"/>, by default); also the prompt's class name.</summary>
     public FsacOptions Fsac { get; init; } = FsacPreset.MVTec;
 
+    /// <summary>Settings of <see cref="AnomalyMethod.WinClipPlus"/>; its class name is <see cref="Fsac"/>'s.</summary>
+    public WinClipOptions WinClip { get; init; } = new();
+
     /// <summary>Settings of <see cref="AnomalyMethod.PatchCore"/> (PatchCore's own by default).</summary>
     public PatchCoreOptions PatchCore { get; init; } = new();
 
@@ -21,7 +24,7 @@ public sealed record AnomalyMethodOptions
     /// <summary>Images encoded together; replaces the batch sizes of <see cref="Fsac"/> and <see cref="PatchCore"/>.</summary>
     public int BatchSize { get; init; } = 16;
 
-    /// <summary>The method's name as the CLI and the results spell it: <c>default</c>, <c>patchcore</c> or <c>fsac</c>.</summary>
+    /// <summary>The method's name as the CLI and the results spell it: <c>default</c>, <c>patchcore</c>, <c>fsac</c>, <c>fsac-local</c>, <c>fsac+patchcore</c> or <c>winclip+</c>.</summary>
     public string MethodName => NameOf(Method);
 
     /// <summary>The name of <paramref name="method"/>.</summary>
@@ -30,10 +33,13 @@ public sealed record AnomalyMethodOptions
         AnomalyMethod.Default => "default",
         AnomalyMethod.PatchCore => "patchcore",
         AnomalyMethod.Fsac => "fsac",
+        AnomalyMethod.FsacLocal => "fsac-local",
+        AnomalyMethod.FsacPatchCore => "fsac+patchcore",
+        AnomalyMethod.WinClipPlus => "winclip+",
         _ => throw new ArgumentOutOfRangeException(nameof(method), method, "unknown method"),
     };
 
-    /// <summary>Parses <c>default</c>, <c>patchcore</c> or <c>fsac</c> (case-insensitive).</summary>
+    /// <summary>Parses a method name (<see cref="MethodName"/>), case-insensitive.</summary>
     /// <exception cref="ArgumentException">Unknown name; the message lists the valid ones.</exception>
     public static AnomalyMethod Parse(string name)
     {
@@ -50,6 +56,8 @@ public sealed record AnomalyMethodOptions
         if (!Enum.IsDefined(Method)) throw new ArgumentOutOfRangeException(nameof(Method), Method, "unknown method");
         ArgumentNullException.ThrowIfNull(Fsac, nameof(Fsac));
         ArgumentNullException.ThrowIfNull(PatchCore, nameof(PatchCore));
+        ArgumentNullException.ThrowIfNull(WinClip, nameof(WinClip));
+        WinClip.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
         Fsac.Validate();
         PatchCore.Validate();

@@ -34,11 +34,28 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     {
         PatchCoreClassifier p => p.Backbone,
         FsacClassifier f => f.Backbone,
+        FsacPatchClassifier f => f.Backbone,
+        FusedClassifier f => f.Backbone,
+        WinClipClassifier w => w.Backbone,
         _ => null,
     };
 
     /// <inheritdoc />
     public float Threshold => Inner.Threshold;
+
+    /// <summary>
+    /// The map values to draw as blue and red (<see cref="Imaging.SaliencyOverlay"/>), the same for every image so that
+    /// colours compare across images: for patch distances half the threshold to the threshold (red where a patch alone
+    /// would reach the decision), for probability maps 0.25 to 0.75; null for gradient saliency, which has no scale.
+    /// </summary>
+    public (float Low, float High)? MapRange => Inner switch
+    {
+        PatchCoreClassifier p => (p.Threshold / 2, p.Threshold),
+        FsacPatchClassifier => (0.25f, 0.75f),
+        FusedClassifier f when f.Needs.HasFlag(EncoderOutputs.Patches) => (0.25f, 0.75f),
+        WinClipClassifier w => (w.Threshold / 2, w.Threshold),
+        _ => null,
+    };
 
     /// <summary>Whether <see cref="AddNormals"/> can grow this model (memory methods can; the trained CLIP-FSAC head cannot).</summary>
     public bool CanAddNormals => Inner is PatchCoreClassifier;
@@ -109,9 +126,12 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         IAnomalyModel inner = options.Method switch
         {
             AnomalyMethod.Fsac => FitFsac(encoder, backbone, normals, options, progress, cancellationToken),
+            AnomalyMethod.FsacLocal or AnomalyMethod.FsacPatchCore => FitFusion(encoder, backbone, normals, options, progress, cancellationToken),
+            AnomalyMethod.WinClipPlus => WinClipClassifier.Fit(encoder, backbone, normals,
+                options.WinClip with { ClassName = options.Fsac.ClassName, Seed = options.Seed, InferenceBatchSize = options.BatchSize }, cancellationToken),
             AnomalyMethod.PatchCore => PatchCoreClassifier.Fit(encoder, backbone, normals,
                 options.PatchCore with { Seed = options.Seed, InferenceBatchSize = options.BatchSize }, cancellationToken),
-            _ => PatchCoreClassifier.Fit(encoder, backbone, normals, DefaultMethod.For(encoder, options.Seed, options.BatchSize), cancellationToken),
+            _ => FitDefault(encoder, backbone, normals, options, cancellationToken),
         };
         return new FewShotAnomalyClassifier(inner, options.Method);
     }
@@ -122,6 +142,38 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         var fsac = options.Fsac with { Seed = options.Seed, InferenceBatchSize = options.BatchSize };
         var model = FsacClassifier.Fit(encoder, normals, fsac, AnomalySynthesizers.Create(fsac.SynthesisMethod), progress, cancellationToken);
         return backbone is null ? model : model.OwnEncoder(backbone);
+    }
+
+    private static PatchCoreClassifier FitDefault(IImageEncoder encoder, BackboneReference? backbone, IReadOnlyList<Image<Rgb24>> normals,
+        AnomalyMethodOptions options, CancellationToken cancellationToken)
+    {
+        var model = PatchCoreClassifier.Fit(encoder, backbone, normals, DefaultMethod.For(encoder, options.Seed, options.BatchSize), cancellationToken);
+        model.MethodName = AnomalyMethodOptions.NameOf(AnomalyMethod.Default);
+        return model;
+    }
+
+    // Both parts borrow the encoder; the fusion owns it when a backbone reference is given.
+    private static FusedClassifier FitFusion(IImageEncoder encoder, BackboneReference? backbone, IReadOnlyList<Image<Rgb24>> normals,
+        AnomalyMethodOptions options, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var fsac = options.Fsac with { Seed = options.Seed, InferenceBatchSize = options.BatchSize };
+        var patchCore = options.PatchCore with { Seed = options.Seed, InferenceBatchSize = options.BatchSize };
+        var parts = new List<IAnomalyModel>();
+        try
+        {
+            // The patch head sees the input the memory sees, so the two maps align.
+            int? resolution = options.Method == AnomalyMethod.FsacPatchCore ? patchCore.Resolution : null;
+            parts.Add(FsacPatchClassifier.Fit(encoder, normals, fsac, AnomalySynthesizers.Create(fsac.SynthesisMethod), resolution, null, progress, cancellationToken));
+            parts.Add(options.Method == AnomalyMethod.FsacLocal
+                ? FsacClassifier.Fit(encoder, normals, fsac, AnomalySynthesizers.Create(fsac.SynthesisMethod), progress, cancellationToken)
+                : PatchCoreClassifier.Fit(encoder, normals, patchCore, cancellationToken: cancellationToken));
+            return new FusedClassifier(encoder, parts, options.MethodName, backbone, ownsEncoder: backbone is not null) { BatchSize = options.BatchSize };
+        }
+        catch
+        {
+            foreach (var part in parts) part.Dispose();
+            throw;
+        }
     }
 
     /// <inheritdoc />
@@ -184,17 +236,68 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         using var buffered = ModelFiles.Buffer(input, source);
         var format = ModelArchive.ReadFormat(buffered, source);
         buffered.Position = 0;
-        return format switch
-        {
-            PatchCoreModelFile.FormatName => new FewShotAnomalyClassifier(encoder is null
-                ? PatchCoreClassifier.Load(buffered, source)
-                : PatchCoreClassifier.Load(buffered, encoder, owner, source), AnomalyMethod.PatchCore),
-            FsacModelFile.FormatName => new FewShotAnomalyClassifier(encoder is null
+        if (format == FsacModelFile.FormatName)
+            return new FewShotAnomalyClassifier(encoder is null
                 ? FsacClassifier.LoadWithBackbone(buffered, source)
                 : owner is null ? FsacClassifier.Load(buffered, encoder, source) : FsacClassifier.Load(buffered, encoder, source).OwnEncoder(owner),
-                AnomalyMethod.Fsac),
-            _ => throw new CheckpointFormatException(source, $"not a saved Fsac.MLNet model: unknown format '{format}'."),
-        };
+                AnomalyMethod.Fsac);
+        if (format is not (PatchCoreModelFile.FormatName or FsacPatchClassifier.FormatName or FusedClassifier.FormatName or WinClipModelFile.FormatName))
+            throw new CheckpointFormatException(source, $"not a saved Fsac.MLNet model: unknown format '{format}'.");
+        if (encoder is not null) return new FewShotAnomalyClassifier(LoadOn(format, buffered, encoder, owner, source), MethodOf(buffered, format, source));
+        // No encoder given: re-create the one the model records, which the model then owns.
+        var recorded = RecordedBackbone(buffered, source);
+        buffered.Position = 0;
+        var created = recorded.Resolve();
+        try
+        {
+            return new FewShotAnomalyClassifier(LoadOn(format, buffered, created, recorded, source), MethodOf(buffered, format, source));
+        }
+        catch
+        {
+            created.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads one part of a fusion on a borrowed encoder.</summary>
+    internal static IAnomalyModel LoadPart(Stream input, IImageEncoder encoder, string source)
+    {
+        var format = ModelArchive.ReadFormat(input, source);
+        input.Position = 0;
+        return format == FsacModelFile.FormatName ? FsacClassifier.Load(input, encoder, source) : LoadOn(format, input, encoder, null, source);
+    }
+
+    private static IAnomalyModel LoadOn(string? format, Stream input, IImageEncoder encoder, BackboneReference? owner, string source) => format switch
+    {
+        PatchCoreModelFile.FormatName => PatchCoreClassifier.Load(input, encoder, owner, source),
+        FsacPatchClassifier.FormatName => FsacPatchClassifier.Load(input, encoder, owner, source),
+        FusedClassifier.FormatName => FusedClassifier.Load(input, encoder, owner, source),
+        WinClipModelFile.FormatName => WinClipClassifier.Load(input, encoder, owner, source),
+        _ => throw new CheckpointFormatException(source, $"not a saved Fsac.MLNet model: unknown format '{format}'."),
+    };
+
+    // The method a file records ("method" in fusions and memory models), else the one its format implies.
+    private static AnomalyMethod MethodOf(Stream input, string? format, string source)
+    {
+        if (format == WinClipModelFile.FormatName) return AnomalyMethod.WinClipPlus;
+        input.Position = 0;
+        using var doc = ModelArchive.ReadManifestDocument(input, source);
+        var name = doc.RootElement.TryGetProperty("method", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String ? m.GetString() : null;
+        var implied = format == PatchCoreModelFile.FormatName ? AnomalyMethod.PatchCore : AnomalyMethod.FsacLocal;
+        return Enum.GetValues<AnomalyMethod>().FirstOrDefault(a => AnomalyMethodOptions.NameOf(a) == name, implied);
+    }
+
+    private static BackboneReference RecordedBackbone(Stream input, string source)
+    {
+        using var doc = ModelArchive.ReadManifestDocument(input, source);
+        if (doc.RootElement.TryGetProperty("backbone", out var b) && b.ValueKind == System.Text.Json.JsonValueKind.Object
+            && b.TryGetProperty("spec", out var spec) && spec.ValueKind == System.Text.Json.JsonValueKind.String && !string.IsNullOrWhiteSpace(spec.GetString()))
+        {
+            var precision = b.TryGetProperty("precision", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String
+                && Enum.TryParse<EncoderPrecision>(p.GetString(), out var parsed) ? parsed : EncoderPrecision.Float32;
+            return new BackboneReference(spec.GetString()!, precision);
+        }
+        throw new InvalidOperationException($"'{source}' does not record the backbone it was fitted on; load it with an encoder.");
     }
 
     /// <summary>Releases the model (and the encoder it owns).</summary>

@@ -231,7 +231,8 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         => [.. Score(images, cancellationToken).Select(s => s >= Threshold)];
 
     /// <summary>
-    /// The saliency map of §3.5: |∂AS/∂x| over the preprocessed input, averaged over the colour channels and
+    /// The saliency map of §3.5: |∂AS/∂x| over the preprocessed input up to one positive factor per image (the gradient
+    /// of AS's logit, which does not vanish where AS saturates), averaged over the colour channels and
     /// resized bilinearly to the image's size. Returned row-major (<c>[y * width + x]</c>), non-negative. When the
     /// encoder centre-crops, the map covers the crop stretched over the whole image.
     /// </summary>
@@ -242,7 +243,9 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         using var scope = NewDisposeScope();
         using var gradients = enable_grad();
         var pixels = encoder.Preprocess([image]).detach().requires_grad_(true);
-        var score = head.Score(encoder.EncodeImage(pixels), psi, Options.ScoreTemperature).sum();
+        // ∂AS/∂x = AS·(1 − AS)·∂logit/∂x: the same map up to one factor per image, which underflows to 0 where AS
+        // rounds to 0 or 1, so the gradient is taken of the logit.
+        var score = head.Logit(encoder.EncodeImage(pixels), psi, Options.ScoreTemperature).sum();
         var gradient = autograd.grad([score], [pixels])[0];
         var map = gradient.abs().mean([1], keepdim: true);
         var resized = nn.functional.interpolate(map, [image.Height, image.Width], mode: InterpolationMode.Bilinear, align_corners: false);
@@ -274,7 +277,7 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
     /// <summary>Loads a model saved by <see cref="Save(string)"/> (see <see cref="Load(Stream, IImageEncoder)"/>).</summary>
     public static FsacClassifier Load(string path, IImageEncoder encoder)
     {
-        using var file = File.OpenRead(path);
+        using var file = ModelFiles.OpenRegular(path);
         return Load(file, encoder, path);
     }
 
@@ -290,7 +293,7 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
     /// <summary>Loads a model file that records its backbone (see <see cref="Load(Stream)"/>).</summary>
     public static FsacClassifier Load(string path)
     {
-        using var file = File.OpenRead(path);
+        using var file = ModelFiles.OpenRegular(path);
         return LoadWithBackbone(file, path);
     }
 
@@ -338,27 +341,19 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         if (manifest.FeatureDim != encoder.FeatureDim)
             throw new IncompatibleModelException(manifest.Encoder, encoder.Name, $"the model expects {manifest.FeatureDim}-d features but the encoder gives {encoder.FeatureDim}-d ones.");
 
-        var head = new FsacHead(encoder.FeatureDim, manifest.Options);
+        var head = FsacHeadFile.Load(data, encoder.FeatureDim, manifest.Options, AnchorsKey, source, out var anchors);
         try
         {
-            using var scope = NewDisposeScope();
-            var expected = head.state_dict();
-            CheckTensor(data, AnchorsKey, [2, encoder.FeatureDim], source);
-            foreach (var (name, parameter) in expected) CheckTensor(data, name, parameter.shape, source);
-            var unknown = data.Keys.Except(expected.Keys).Where(k => k != AnchorsKey).ToList();
-            if (unknown.Count > 0)
-                throw new CheckpointFormatException(source, $"unexpected tensors in the weights: {string.Join(", ", unknown)}.");
-            var loaded = expected.Keys.ToDictionary(k => k, k => data[k].ToTensor());
-            using (no_grad())
-                head.load_state_dict(loaded);
-            foreach (var p in head.parameters()) p.requires_grad = false;
-            return new FsacClassifier(encoder, head, data[AnchorsKey].ToTensor(), manifest.Options,
-                manifest.Threshold, manifest.History, manifest.Synthesizer);
+            return new FsacClassifier(encoder, head, anchors, manifest.Options, manifest.Threshold, manifest.History, manifest.Synthesizer);
         }
         catch
         {
             head.Dispose();
             throw;
+        }
+        finally
+        {
+            anchors.Dispose();
         }
     }
 
@@ -367,13 +362,5 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
     {
         using var noGrad = no_grad();
         return head.AdaptText(anchors);
-    }
-
-    private static void CheckTensor(Dictionary<string, TensorData> data, string name, long[] shape, string source)
-    {
-        if (!data.TryGetValue(name, out var t))
-            throw new CheckpointFormatException(source, $"the weights lack tensor '{name}'.");
-        if (t.DType != ScalarType.Float32 || !t.Shape.SequenceEqual(shape))
-            throw new CheckpointFormatException(source, $"tensor '{name}' is {t.DType} [{string.Join(", ", t.Shape)}] but the head needs Float32 [{string.Join(", ", shape)}].");
     }
 }

@@ -36,14 +36,54 @@ internal static class ModelArchive
             SafeTensors.Write(entry, tensors);
     }
 
+    /// <summary>Writes a manifest and whole byte entries (the saved parts of a composite model).</summary>
+    public static void WriteParts(Stream output, byte[] manifest, IReadOnlyDictionary<string, byte[]> parts)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        using var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (var (name, bytes) in parts.Prepend(new KeyValuePair<string, byte[]>(ManifestEntry, manifest)))
+        {
+            var entry = zip.CreateEntry(name);
+            entry.LastWriteTime = EntryTime;
+            using var stream = entry.Open();
+            stream.Write(bytes);
+        }
+    }
+
+    /// <summary>The manifest and the named byte entries written by <see cref="WriteParts"/>.</summary>
+    /// <exception cref="CheckpointFormatException">Not a model archive, an entry is missing or too large.</exception>
+    public static (byte[] Manifest, Dictionary<string, byte[]> Parts) ReadParts(Stream input, string source, IEnumerable<string> names)
+    {
+        using var zip = Open(input, source);
+        var manifest = Inflate(Entry(zip, ManifestEntry, source), MaxManifestBytes, source);
+        var parts = names.ToDictionary(n => n, n => Inflate(Entry(zip, n, source), MaxTensorBytes, source));
+        return (manifest, parts);
+    }
+
     /// <summary>The manifest's <c>format</c> string, or null when it has none.</summary>
     /// <exception cref="CheckpointFormatException">Not a model archive.</exception>
     public static string? ReadFormat(Stream input, string source)
     {
-        using var doc = JsonDocument.Parse(ReadManifest(input, source));
-        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String
-            ? f.GetString()
-            : null;
+        using var doc = ReadManifestDocument(input, source);
+        return doc.RootElement.TryGetProperty("format", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
+    }
+
+    /// <summary>The manifest parsed as a JSON object (the caller disposes it).</summary>
+    /// <exception cref="CheckpointFormatException">Not a model archive, or the manifest is not a JSON object.</exception>
+    public static JsonDocument ReadManifestDocument(Stream input, string source)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(ReadManifest(input, source));
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointFormatException(source, $"its manifest is not valid JSON: {e.Message}", e);
+        }
+        if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc;
+        doc.Dispose();
+        throw new CheckpointFormatException(source, "its manifest is not a JSON object.");
     }
 
     /// <summary>The raw manifest bytes.</summary>

@@ -24,7 +24,7 @@ namespace Fsac.MLNet.Classification;
 /// there is one shot) against synthetic anomalies scored the same way. Normal images can be added later
 /// (<see cref="AddNormals"/>) without refitting.
 /// </summary>
-public sealed class PatchCoreClassifier : IAnomalyModel, IPatchScorer
+public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
 {
     private readonly IImageEncoder baseEncoder;
     private readonly IImageEncoder encoder;
@@ -62,6 +62,16 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IPatchScorer
 
     /// <inheritdoc />
     public int? Resolution => Options.Resolution;
+
+    /// <inheritdoc />
+    public EncoderOutputs Needs => EncoderOutputs.Patches;
+
+    /// <summary>Image and patch scores of <paramref name="patches"/> (<see cref="ScorePatches"/>); <paramref name="global"/> is not used.</summary>
+    public PatchScores ScoreEncoded(torch.Tensor? global, PatchFeatures? patches)
+        => ScorePatches(patches ?? throw new ArgumentNullException(nameof(patches)));
+
+    /// <summary>The method name the model is saved under (<c>patchcore</c>, or <c>default</c> when it is the default method).</summary>
+    internal string MethodName { get; set; } = "patchcore";
 
     /// <summary>Normal images the memory was built from (augmented copies not counted).</summary>
     public int Shots { get; private set; }
@@ -175,13 +185,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IPatchScorer
     /// A distance mapped into (0, 1): a logistic centred on <see cref="Threshold"/> (0.5 there), with the spread of the
     /// calibration scores as its scale, so that it stays continuous and ordered like the distances.
     /// </summary>
-    public float ToProbability(float score)
-    {
-        var all = calibrationNormals.Concat(calibrationAnomalies).ToArray();
-        double mean = all.Average(), std = Math.Sqrt(all.Average(v => (v - mean) * (v - mean)));
-        double scale = Math.Max(std / 2, 1e-6 * Math.Max(1, Math.Abs(mean)));
-        return (float)(1 / (1 + Math.Exp(-(score - Threshold) / scale)));
-    }
+    public float ToProbability(float score) => Calibration.Logistic(score, Threshold, calibrationNormals, calibrationAnomalies);
 
     /// <summary>
     /// Scores and, when <paramref name="withMaps"/>, anomaly maps at each image's own size (row-major, the patch
@@ -199,7 +203,8 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IPatchScorer
         return (scored.Scores, maps);
     }
 
-    /// <inheritdoc />
+    /// <summary>Image scores and patch distances of <paramref name="patches"/>, without gradients.</summary>
+    /// <exception cref="ArgumentException">The features do not have the memory's width.</exception>
     public PatchScores ScorePatches(PatchFeatures patches)
     {
         ArgumentNullException.ThrowIfNull(patches);
@@ -254,7 +259,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IPatchScorer
     {
         ArgumentNullException.ThrowIfNull(output);
         PatchCoreModelFile.Write(output, new PatchCoreManifest(PatchCoreModelFile.FormatName, PatchCoreModelFile.Version, BackboneName,
-            memory.Channels, Threshold, Shots, Options, [.. calibrationNormals], [.. calibrationAnomalies], Backbone), memory.Bank);
+            memory.Channels, Threshold, Shots, Options, [.. calibrationNormals], [.. calibrationAnomalies], Backbone, MethodName), memory.Bank);
     }
 
     /// <summary>Saves the model to a file atomically (see <see cref="Save(Stream)"/>).</summary>
@@ -312,7 +317,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IPatchScorer
         using var scope = NewDisposeScope();
         var memory = new PatchMemory(bank.ToTensor());
         return new PatchCoreClassifier(encoder, ownsEncoder, manifest.Backbone, manifest.Options, memory,
-            manifest.CalibrationNormals, manifest.CalibrationAnomalies, manifest.Shots);
+            manifest.CalibrationNormals, manifest.CalibrationAnomalies, manifest.Shots) { MethodName = manifest.Method ?? "patchcore" };
     }
 
     // Step 1: the patch features of each shot and of its augmented copies, one PatchFeatures per shot.
@@ -431,7 +436,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IPatchScorer
 
 /// <summary>What a saved PatchCore model records besides its memory.</summary>
 internal sealed record PatchCoreManifest(string Format, int FormatVersion, string Encoder, long PatchDim, float Threshold, int Shots,
-    PatchCoreOptions Options, float[] CalibrationNormals, float[] CalibrationAnomalies, BackboneReference? Backbone = null);
+    PatchCoreOptions Options, float[] CalibrationNormals, float[] CalibrationAnomalies, BackboneReference? Backbone = null, string? Method = null);
 
 /// <summary>The saved PatchCore layout: <see cref="ModelArchive"/> with <c>memory.safetensors</c> holding <c>memory</c> [M, C].</summary>
 internal static class PatchCoreModelFile

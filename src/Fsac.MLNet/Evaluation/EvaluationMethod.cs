@@ -21,6 +21,15 @@ public enum EvaluationMethod
     /// <summary><c>fsac-noca</c>: two-stage CLIP-FSAC without the image-to-text cross-attention (Table 4 ablation).</summary>
     FsacNoCrossAttention,
 
+    /// <summary><c>fsac-local</c>: CLIP-FSAC with local evidence, its global head fused with a head trained on masked synthetic patches.</summary>
+    FsacLocal,
+
+    /// <summary><c>fsac+patchcore</c>: the patch CLIP-FSAC head fused with the patch memory.</summary>
+    FsacPatchCore,
+
+    /// <summary><c>winclip+</c>: WinCLIP+, zero-shot window scores plus a few-shot patch memory; needs a CLIP backbone.</summary>
+    WinClipPlus,
+
     /// <summary><c>knn</c>: 1 − the best cosine similarity to the shots on the same frozen features.</summary>
     Knn,
 

@@ -13,6 +13,9 @@ public static class EvaluationMethods
         (EvaluationMethod.FsacOneStage, "fsac-onestage"),
         (EvaluationMethod.FsacJoint, "fsac-joint"),
         (EvaluationMethod.FsacNoCrossAttention, "fsac-noca"),
+        (EvaluationMethod.FsacLocal, "fsac-local"),
+        (EvaluationMethod.FsacPatchCore, "fsac+patchcore"),
+        (EvaluationMethod.WinClipPlus, "winclip+"),
         (EvaluationMethod.Knn, "knn"),
         (EvaluationMethod.ZeroShot, "zeroshot"),
     ];
@@ -50,8 +53,18 @@ public static class EvaluationMethods
         return parsed;
     }
 
-    /// <summary>True for the methods that score patches (<see cref="Classification.IPatchScorer"/>), false for those that see one pooled vector.</summary>
-    public static bool IsPatchMethod(EvaluationMethod method) => method is EvaluationMethod.Default or EvaluationMethod.PatchCore;
+    /// <summary>True for the methods that score patches (<see cref="Classification.IEncodedScorer"/>), false for those that see one pooled vector.</summary>
+    public static bool IsPatchMethod(EvaluationMethod method)
+        => method is EvaluationMethod.Default or EvaluationMethod.PatchCore or EvaluationMethod.FsacLocal or EvaluationMethod.FsacPatchCore
+            or EvaluationMethod.WinClipPlus;
+
+    /// <summary>The features a method's scorer reads from the cached test features.</summary>
+    public static Encoders.EncoderOutputs Needs(EvaluationMethod method) => method switch
+    {
+        EvaluationMethod.Default or EvaluationMethod.PatchCore or EvaluationMethod.FsacPatchCore => Encoders.EncoderOutputs.Patches,
+        EvaluationMethod.FsacLocal or EvaluationMethod.WinClipPlus => Encoders.EncoderOutputs.Both,
+        _ => Encoders.EncoderOutputs.Global,
+    };
 
     /// <summary>True for the CLIP-FSAC variants (trained heads), false for the baselines.</summary>
     public static bool IsFsac(EvaluationMethod method)

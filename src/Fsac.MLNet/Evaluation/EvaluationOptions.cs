@@ -18,9 +18,13 @@ public sealed record EvaluationOptions
     /// </summary>
     public IReadOnlyList<int> Seeds { get; init; } = [0, 1, 2];
 
-    /// <summary>The methods, run in this order on the same shots. Default fsac, fsac-onestage, knn, zeroshot.</summary>
+    /// <summary>
+    /// The methods, run in this order on the same shots. Default: the paper's Table 1 rows that apply, default,
+    /// patchcore, winclip+, fsac, fsac-onestage, knn and zeroshot (winclip+ and zeroshot need a text tower and are skipped without one).
+    /// </summary>
     public IReadOnlyList<EvaluationMethod> Methods { get; init; } =
-        [EvaluationMethod.Fsac, EvaluationMethod.FsacOneStage, EvaluationMethod.Knn, EvaluationMethod.ZeroShot];
+        [EvaluationMethod.Default, EvaluationMethod.PatchCore, EvaluationMethod.WinClipPlus, EvaluationMethod.Fsac, EvaluationMethod.FsacOneStage,
+         EvaluationMethod.Knn, EvaluationMethod.ZeroShot];
 
     /// <summary>
     /// CLIP-FSAC options of every fit (default <see cref="FsacPreset.MVTec"/>); each method sets its own training mode,

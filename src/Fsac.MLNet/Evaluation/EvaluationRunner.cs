@@ -81,10 +81,11 @@ public sealed class EvaluationRunner
         CheckCategories(categories, options);
         var notes = new List<string>();
         var methods = options.Methods.ToList();
-        if (methods.Contains(EvaluationMethod.ZeroShot) && encoder is not ITextEncoder)
+        foreach (var (textOnly, what) in new[] { (EvaluationMethod.ZeroShot, "zero-shot CLIP-AC"), (EvaluationMethod.WinClipPlus, "WinCLIP+") })
         {
-            methods.Remove(EvaluationMethod.ZeroShot);
-            var note = $"zeroshot skipped: the backbone '{encoder.Name}' has no text tower (zero-shot CLIP-AC needs a CLIP backbone).";
+            if (!methods.Contains(textOnly) || encoder is ITextEncoder) continue;
+            methods.Remove(textOnly);
+            var note = $"{EvaluationMethods.NameOf(textOnly)} skipped: the backbone '{encoder.Name}' has no text tower ({what} needs a CLIP backbone).";
             notes.Add(note);
             progress?.Report(new EvaluationProgress(EvaluationPhase.Note, "", 0, categories.Count, 0, 0, note, null));
         }
@@ -144,13 +145,13 @@ public sealed class EvaluationRunner
         var watch = Stopwatch.StartNew();
         // Test images are encoded once per category: pooled features when a global method runs, patches once per
         // input resolution that a patch method asks for.
-        using var features = methods.Any(m => !EvaluationMethods.IsPatchMethod(m))
+        using var features = methods.Any(m => EvaluationMethods.Needs(m).HasFlag(EncoderOutputs.Global))
             ? EncodeTestImages(context, fsacOptions.InferenceBatchSize, cancellationToken)
             : null;
         var patchSets = new Dictionary<int, PatchFeatures>();
         try
         {
-            foreach (var resolution in methods.Where(EvaluationMethods.IsPatchMethod).Select(m => PatchOptionsFor(m, options, 0).Resolution).Distinct())
+            foreach (var resolution in methods.Where(m => EvaluationMethods.Needs(m).HasFlag(EncoderOutputs.Patches)).Select(m => PatchResolution(m, options)).Distinct())
                 patchSets[resolution ?? 0] = EncodeTestPatches(context, resolution, fsacOptions.InferenceBatchSize, cancellationToken);
             double encodeMs = watch.Elapsed.TotalMilliseconds / category.Test.Count;
             summaries.Add(new CategorySummary(category.Name, category.NormalPool.Count, category.Test.Count,
@@ -224,11 +225,18 @@ public sealed class EvaluationRunner
         return new MaskSet(masks, sizes);
     }
 
+    /// <summary>The input resolution at which a method reads patches (null: the encoder's own).</summary>
+    private int? PatchResolution(EvaluationMethod method, EvaluationOptions options) => method switch
+    {
+        EvaluationMethod.Default or EvaluationMethod.PatchCore or EvaluationMethod.FsacPatchCore => PatchOptionsFor(method, options, 0).Resolution,
+        _ => null,
+    };
+
     /// <summary>The patch-method options of a run: the <c>default</c> method's own, or <see cref="EvaluationOptions.PatchCore"/>.</summary>
     private PatchCoreOptions PatchOptionsFor(EvaluationMethod method, EvaluationOptions options, int seed) => method switch
     {
         EvaluationMethod.Default => DefaultMethod.For(encoder, seed, options.Fsac.InferenceBatchSize),
-        EvaluationMethod.PatchCore => options.PatchCore with { Seed = seed },
+        EvaluationMethod.PatchCore or EvaluationMethod.FsacPatchCore => options.PatchCore with { Seed = seed },
         _ => throw new ArgumentException($"'{EvaluationMethods.NameOf(method)}' is not a patch method.", nameof(method)),
     };
 
@@ -274,12 +282,12 @@ public sealed class EvaluationRunner
                 watch.Restart();
                 float[] scores;
                 double? pixelAuroc = null, aupro = null;
-                if (fitted is IPatchScorer patchScorer)
+                if ((fitted is FewShotAnomalyClassifier facade ? facade.Inner : fitted) is IEncodedScorer encodedScorer)
                 {
-                    using var patches = inputs.Patches[patchScorer.Resolution ?? 0].Select(run.Rows);
-                    var scored = patchScorer.ScorePatches(patches);
+                    using var patches = encodedScorer.Needs.HasFlag(EncoderOutputs.Patches) ? inputs.Patches[encodedScorer.Resolution ?? 0].Select(run.Rows) : null;
+                    var scored = encodedScorer.ScoreEncoded(features, patches);
                     scores = scored.Scores;
-                    if (inputs.Masks is { } masks) (pixelAuroc, aupro) = PixelLevel(run, patches, scored, masks, PatchSigma(fitted));
+                    if (inputs.Masks is { } masks && patches is not null) (pixelAuroc, aupro) = PixelLevel(run, patches, scored, masks, PatchSigma(fitted!));
                 }
                 else
                 {
@@ -311,7 +319,13 @@ public sealed class EvaluationRunner
                 scoresByMethod, curve, worst);
     }
 
-    private static double PatchSigma(IAnomalyClassifier model) => model is PatchCoreClassifier p ? p.Options.MapSigma : AnomalyMapBuilder.DefaultSigma;
+    private static double PatchSigma(IAnomalyClassifier model) => model switch
+    {
+        PatchCoreClassifier p => p.Options.MapSigma,
+        WinClipClassifier w => w.Options.MapSigma,
+        _ => AnomalyMapBuilder.DefaultSigma,
+    };
+
 
     // P-AUROC and AUPRO over the test images whose ground truth is known (normals, and anomalies with a mask).
     private static (double? PixelAuroc, double? Aupro) PixelLevel(RunContext run, PatchFeatures patches, PatchScores scored, MaskSet masks, double sigma)
@@ -336,6 +350,20 @@ public sealed class EvaluationRunner
     private IAnomalyClassifier Fit(EvaluationMethod method, RunContext run, List<Image<Rgb24>> shots,
         Action<TrainingCheckpoint>? checkpoint, EvaluationOptions evaluation, CancellationToken cancellationToken)
     {
+        if (method == EvaluationMethod.WinClipPlus)
+            return WinClipClassifier.Fit(encoder, shots, new WinClipOptions { ClassName = run.Options.ClassName, Seed = run.Seed, InferenceBatchSize = run.Options.InferenceBatchSize }, cancellationToken);
+        if (method is EvaluationMethod.FsacLocal or EvaluationMethod.FsacPatchCore)
+        {
+            var reporter = new TrainingReporter(run.Context, run.Describe(method), 2 * FsacTrainer.StagesOf(run.Options.TrainingMode).Count * run.Options.EpochsPerStage);
+            return FewShotAnomalyClassifier.Fit(encoder, shots, new AnomalyMethodOptions
+            {
+                Method = method == EvaluationMethod.FsacLocal ? AnomalyMethod.FsacLocal : AnomalyMethod.FsacPatchCore,
+                Fsac = run.Options,
+                PatchCore = evaluation.PatchCore,
+                Seed = run.Seed,
+                BatchSize = run.Options.InferenceBatchSize,
+            }, reporter, cancellationToken);
+        }
         if (EvaluationMethods.IsPatchMethod(method))
             return PatchCoreClassifier.Fit(encoder, shots, PatchOptionsFor(method, evaluation, run.Seed), synthesizerFactory(PatchOptionsFor(method, evaluation, run.Seed).SynthesisMethod), cancellationToken);
         if (method == EvaluationMethod.Knn)

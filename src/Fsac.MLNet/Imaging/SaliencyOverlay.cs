@@ -4,8 +4,10 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Fsac.MLNet.Imaging;
 
 /// <summary>
-/// Draws a saliency map (§3.5, Fig. 5) over its image: the map is min–max normalised, coloured with the jet colour
-/// map (blue = low, red = high) and alpha-blended over the original.
+/// Draws an anomaly or saliency map (§3.5, Fig. 5) over its image: the map is scaled to a fixed range (for example
+/// <see cref="Classification.FewShotAnomalyClassifier.MapRange"/>, so that red means "at the decision threshold" on
+/// every image) or, without one, min–max normalised per image; then coloured with the jet colour map (blue = low,
+/// red = high) and alpha-blended over the original.
 /// </summary>
 public static class SaliencyOverlay
 {
@@ -17,8 +19,9 @@ public static class SaliencyOverlay
     /// </param>
     /// <param name="alpha">Opacity of the colour map, from 0 (original only) to 1 (map only).</param>
     /// <exception cref="ArgumentException">The map does not have width × height values.</exception>
+    /// <param name="range">The map values drawn as blue and red (clipped beyond); null min–max normalises this map.</param>
     /// <exception cref="ArgumentOutOfRangeException">Alpha is outside [0, 1].</exception>
-    public static Image<Rgb24> Render(Image<Rgb24> original, float[] saliency, float alpha = 0.5f)
+    public static Image<Rgb24> Render(Image<Rgb24> original, float[] saliency, float alpha = 0.5f, (float Low, float High)? range = null)
     {
         ArgumentNullException.ThrowIfNull(original);
         ArgumentNullException.ThrowIfNull(saliency);
@@ -32,7 +35,8 @@ public static class SaliencyOverlay
             min = Math.Min(min, v);
             max = Math.Max(max, v);
         }
-        float range = max > min ? max - min : 1f;
+        if (range is var (low, high) && high > low) (min, max) = (low, high);
+        float span = max > min ? max - min : 1f;
 
         var result = original.Clone();
         result.ProcessPixelRows(rows =>
@@ -43,7 +47,7 @@ public static class SaliencyOverlay
                 var values = saliency.AsSpan(y * row.Length, row.Length);
                 for (int x = 0; x < row.Length; x++)
                 {
-                    var (r, g, b) = Jet((values[x] - min) / range);
+                    var (r, g, b) = Jet(Math.Clamp((values[x] - min) / span, 0f, 1f));
                     row[x] = new Rgb24(Blend(row[x].R, r, alpha), Blend(row[x].G, g, alpha), Blend(row[x].B, b, alpha));
                 }
             }
@@ -52,19 +56,16 @@ public static class SaliencyOverlay
     }
 
     /// <summary>Renders the overlay and writes it as PNG to <paramref name="output"/>.</summary>
-    public static void WritePng(Image<Rgb24> original, float[] saliency, Stream output, float alpha = 0.5f)
+    public static void WritePng(Image<Rgb24> original, float[] saliency, Stream output, float alpha = 0.5f, (float Low, float High)? range = null)
     {
         ArgumentNullException.ThrowIfNull(output);
-        using var overlay = Render(original, saliency, alpha);
+        using var overlay = Render(original, saliency, alpha, range);
         overlay.SaveAsPng(output);
     }
 
     /// <summary>Renders the overlay and writes it as a PNG file.</summary>
-    public static void WritePng(Image<Rgb24> original, float[] saliency, string path, float alpha = 0.5f)
-    {
-        using var file = File.Create(path);
-        WritePng(original, saliency, file, alpha);
-    }
+    public static void WritePng(Image<Rgb24> original, float[] saliency, string path, float alpha = 0.5f, (float Low, float High)? range = null)
+        => IO.AtomicFile.Write(path, file => WritePng(original, saliency, file, alpha, range));
 
     /// <summary>The jet colour map at <paramref name="t"/> in [0, 1], channels in [0, 1].</summary>
     private static (float R, float G, float B) Jet(float t)

@@ -16,6 +16,18 @@ public static class AnomalyScorer
     }
 
     /// <summary>
+    /// The logit of the anomaly score, (s(CF, AT⁻) − s(CF, AT⁺)) / τ <c>[N]</c>: AS = sigmoid(logit) exactly, since the
+    /// softmax of two values is the sigmoid of their difference. Unlike AS it does not round to 0 or 1 in float32,
+    /// so scores built on it stay continuous.
+    /// </summary>
+    public static Tensor Logit(Tensor fused, Tensor psi, double temperature)
+    {
+        using var scope = NewDisposeScope();
+        var s = CosineToAnchors(fused, psi);
+        return (s.select(1, 1) - s.select(1, 0)).div_(temperature).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Anomaly scores <c>[N]</c> in [0, 1]: S⁺ and S⁻ are the softmax over s(CF, AT±)/τ (Eq. 10–11) and
     /// AS = S⁻ / (S⁻ + S⁺) (Eq. 12).
     /// </summary>

@@ -62,6 +62,13 @@ public sealed class FsacHead : nn.Module
             return adapted.add(attention);
     }
 
+    /// <summary>Logits <c>[N]</c> of the anomaly scores of features <c>[N, C]</c> (<see cref="AnomalyScorer.Logit"/>).</summary>
+    public Tensor Logit(Tensor features, Tensor psi, double temperature)
+    {
+        using var fused = Fuse(features, psi);
+        return AnomalyScorer.Logit(fused, psi, temperature);
+    }
+
     /// <summary>Anomaly scores <c>[N]</c> of image features <c>[N, C]</c> (Eq. 10–12).</summary>
     public Tensor Score(Tensor features, Tensor psi, double temperature)
     {

@@ -13,7 +13,8 @@ namespace Fsac.MLNet.Tests.Cli;
 
 /// <summary>
 /// <c>fsac fit</c> and <c>fsac predict</c> run in-process through Spectre's CommandAppTester, with the exception
-/// handler of the real program. One ResNet18 fit (2 real cookie images, 2 epochs per stage) is shared by the class.
+/// handler of the real program. One ResNet18 CLIP-FSAC fit (<c>--method fsac</c>: 2 real cookie images, 2 epochs per
+/// stage) is shared by the class; the other methods are in <see cref="MethodCommandTests"/>.
 /// </summary>
 [TestClass]
 public class FitPredictCommandTests
@@ -31,7 +32,7 @@ public class FitPredictCommandTests
     {
         folder = new TempDir();
         model = folder.File("cookies.fsac");
-        (fitExitCode, fitOutput) = Run("fit", "--normal", Normal(1), Normal(2), Normal(3), "--class", "cookie",
+        (fitExitCode, fitOutput) = Run("fit", "--method", "fsac", "--normal", Normal(1), Normal(2), Normal(3), "--class", "cookie",
             "--shots", "2", "--epochs", "2", "--seed", "3", "--out", model);
     }
 
@@ -149,8 +150,13 @@ public class FitPredictCommandTests
     [TestMethod]
     public void FitWithoutTheRequiredOptionsExitsWith2()
     {
-        var (code, output) = Run("fit", "--normal", Normal(1), "--out", folder.File("never.fsac"));
+        // --class is optional since fit has methods without prompts; --normal and --out are required.
+        var (code, output) = Run("fit", "--normal", Normal(1));
         Assert.AreEqual(ExitCodes.BadInput, code, output);
-        StringAssert.Contains(output, "--class <NAME> is required");
+        StringAssert.Contains(output, "--out <FILE> is required");
+        (code, output) = Run("fit", "--out", folder.File("never.fsac"));
+        Assert.AreEqual(ExitCodes.BadInput, code, output);
+        StringAssert.Contains(output, "--normal <PATHS> is required");
+        Assert.IsFalse(File.Exists(folder.File("never.fsac")));
     }
 }

@@ -232,7 +232,7 @@ public class EvaluationRunnerTests
         StringAssert.Contains(noNormalLeft.Message, "no normal test image left");
 
         var unknown = Assert.ThrowsExactly<ArgumentException>(() => EvaluationMethods.ParseList("fsac,nosuch"));
-        StringAssert.Contains(unknown.Message, "Unknown method 'patchcore'; valid methods: fsac, fsac-onestage, fsac-joint, fsac-noca, knn, zeroshot");
+        StringAssert.Contains(unknown.Message, "Unknown method 'nosuch'; valid methods: default, patchcore, fsac, fsac-onestage, fsac-joint, fsac-noca, fsac-local, fsac+patchcore, winclip+, knn, zeroshot");
         Assert.ThrowsExactly<ArgumentException>(() => runner.Run(data.Root, DatasetLayout.Folder, options with { Shots = [] }));
         Assert.ThrowsExactly<ArgumentException>(() => runner.Run(data.Root, DatasetLayout.Folder, options with { Seeds = [1, 1] }));
     }

@@ -1,0 +1,268 @@
+using System.Text.Json;
+using Fsac.Cli;
+using Fsac.Cli.Commands;
+using Fsac.MLNet.Classification;
+using Fsac.MLNet.Clip;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Imaging;
+using Fsac.MLNet.Tests.IO;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Spectre.Console.Cli.Testing;
+
+namespace Fsac.MLNet.Tests.Cli;
+
+/// <summary>
+/// <c>fsac fit --method</c>, <c>fsac predict --heatmaps</c> on a memory model and <c>fsac update</c>, in-process as in
+/// <see cref="FitPredictCommandTests"/>. One ResNet18 PatchCore fit at 224 px on two real cookies reduced to 96x128
+/// PNGs, and one CLIP-FSAC fit on the tiny CLIP, are shared by the class.
+/// </summary>
+[TestClass]
+public class MethodCommandTests
+{
+    private static TempDir folder = null!;
+    private static string shots = null!;
+    private static string more = null!;
+    private static string[] tests = null!;
+    private static string model = null!;
+    private static string fsacModel = null!;
+    private static (int Code, string Output) fit;
+    private static (int Code, string Output) fsacFit;
+    private static ResNet18Encoder encoder = null!;
+
+    [ClassInitialize]
+    public static void FitOnce(TestContext _)
+    {
+        folder = new TempDir();
+        shots = Directory.CreateDirectory(folder.File("shots")).FullName;
+        more = Directory.CreateDirectory(folder.File("more")).FullName;
+        var test = Directory.CreateDirectory(folder.File("test")).FullName;
+        Small("normal", 1, shots);
+        Small("normal", 2, shots);
+        Small("normal", 3, more);
+        Small("normal", 4, more);
+        tests = [Small("normal", 5, test), Small("anomaly", 1, test)];
+        encoder = ResNet18Encoder.LoadDefault();
+
+        model = folder.File("patchcore.fsac");
+        fit = Run("fit", "--method", "patchcore", "--resolution", "224", "--shots", "2", "--seed", "1", "--out", model, shots);
+
+        var clip = Directory.CreateDirectory(folder.File("tiny-clip")).FullName;
+        foreach (var file in new[] { "open_clip_config.json", "open_clip_model.safetensors" })
+            File.Copy(SharedData.Path("clip-reference", "tiny-vit", file), Path.Combine(clip, file));
+        File.Copy(SharedData.Path("clip-reference", "vocab", ClipTokenizer.BpeGzFileName), Path.Combine(clip, ClipTokenizer.BpeGzFileName));
+        fsacModel = folder.File("fsac.fsac");
+        fsacFit = Run("fit", "--method", "fsac", "--backbone", clip, "--class", "cookie", "--epochs", "2", "--shots", "1", "--out", fsacModel,
+            Path.Combine(shots, "normal-1.png"));
+    }
+
+    [ClassCleanup]
+    public static void Cleanup()
+    {
+        encoder?.Dispose();
+        folder?.Dispose();
+    }
+
+    /// <summary>A cookie photograph reduced from 576x768 to 96x128, written as a PNG into <paramref name="into"/>.</summary>
+    private static string Small(string kind, int i, string into)
+    {
+        using var image = Image.Load<Rgb24>(SharedData.Path("data", "cookies", kind, $"{kind}-{i}.jpg"));
+        image.Mutate(c => c.Resize(96, 128));
+        var path = Path.Combine(into, $"{kind}-{i}.png");
+        image.SaveAsPng(path);
+        return path;
+    }
+
+    private static (int ExitCode, string Output) Run(params string[] args)
+    {
+        var app = new CommandAppTester();
+        app.Configure(config =>
+        {
+            config.SetExceptionHandler((ex, resolver) => ErrorReporter.Report(ex, args, (IAnsiConsole)resolver!.Resolve(typeof(IAnsiConsole))!));
+            config.AddCommand<FitCommand>("fit");
+            config.AddCommand<PredictCommand>("predict");
+            config.AddCommand<UpdateCommand>("update");
+        });
+        var result = app.Run(args);
+        return (result.ExitCode, result.Output);
+    }
+
+    /// <summary>The model file loaded on the class's ResNet18 (the same encoder the file's backbone re-creates).</summary>
+    private static FewShotAnomalyClassifier LoadOnResNet(string path)
+    {
+        using var file = File.OpenRead(path);
+        return FewShotAnomalyClassifier.Load(file, encoder, path);
+    }
+
+    private string Copy(string path, string name)
+    {
+        var copy = folder.File(name);
+        File.Copy(path, copy, overwrite: true);
+        return copy;
+    }
+
+    [TestMethod]
+    public void FitPatchCoreAtAResolutionSavesAMemoryModelThatRecordsItsMethodAndBackbone()
+    {
+        Assert.AreEqual(ExitCodes.Success, fit.Code, fit.Output);
+        using var loaded = FewShotAnomalyClassifier.Load(model);
+        Assert.AreEqual(AnomalyMethod.PatchCore, loaded.Method);
+        Assert.AreEqual("resnet18", loaded.Backbone?.Spec);
+        var memory = (PatchCoreClassifier)loaded.Inner;
+        Assert.AreEqual(224, memory.Options.Resolution);
+        Assert.AreEqual(2, memory.Shots);
+        Assert.IsTrue(loaded.CanAddNormals);
+        StringAssert.Contains(fit.Output, "; method patchcore");
+        StringAssert.Contains(fit.Output, "shorter side 224 px");
+        StringAssert.Contains(fit.Output, $"{memory.MemoryPatches} patches");
+        StringAssert.Contains(fit.Output, $"{loaded.Threshold:F4}", "the summary prints the threshold");
+        Assert.IsEmpty(Directory.GetFiles(folder.Path, "*.tmp"), "no temp file is left beside the model");
+    }
+
+    [TestMethod]
+    public void PredictWithHeatmapsWritesAnOverlayPngPerImageAndTheModelsScores()
+    {
+        Assert.AreEqual(ExitCodes.Success, fit.Code, fit.Output);
+        var heatmaps = folder.File("patchcore-heatmaps");
+        var (code, output) = Run(["predict", "--model", model, "--format", "json", "--heatmaps", heatmaps, .. tests]);
+
+        Assert.AreEqual(ExitCodes.Success, code, output);
+        using var json = JsonDocument.Parse(output);
+        using var loaded = LoadOnResNet(model);
+        Assert.AreEqual(loaded.Threshold, json.RootElement.GetProperty("threshold").GetSingle());
+        var predictions = json.RootElement.GetProperty("predictions").EnumerateArray().ToList();
+        Assert.HasCount(tests.Length, predictions);
+        var decoded = tests.Select(ImageLoader.Default.Load).ToList();
+        var expected = loaded.Score(decoded);
+        CollectionAssert.AreEquivalent(tests.Select(t => Path.GetFileNameWithoutExtension(t) + ".png").ToArray(),
+            Directory.GetFiles(heatmaps).Select(Path.GetFileName).ToArray(), "one PNG per image, nothing else");
+        for (int i = 0; i < tests.Length; i++)
+        {
+            var p = predictions[i];
+            float score = p.GetProperty("score").GetSingle();
+            Assert.AreEqual(expected[i], score, 1e-4f * Math.Max(1f, expected[i]), "the CLI's score is the model's");
+            Assert.AreEqual(score >= loaded.Threshold, p.GetProperty("anomalous").GetBoolean());
+            var heatmap = p.GetProperty("heatmap").GetString()!;
+            using var overlay = Image.Load<Rgb24>(heatmap);
+            Assert.AreEqual((decoded[i].Width, decoded[i].Height), (overlay.Width, overlay.Height), "the overlay has the image's size");
+            int changed = 0;
+            for (int y = 0; y < overlay.Height; y++)
+                for (int x = 0; x < overlay.Width; x++)
+                    if (!overlay[x, y].Equals(decoded[i][x, y])) changed++;
+            Assert.IsGreaterThan(overlay.Width * overlay.Height / 2, changed, "the map is drawn over the image");
+        }
+        decoded.ForEach(d => d.Dispose());
+    }
+
+    [TestMethod]
+    public void UpdateAddsNormalsToTheMemoryModelInPlaceAndPrintsTheThresholdChange()
+    {
+        Assert.AreEqual(ExitCodes.Success, fit.Code, fit.Output);
+        var copy = Copy(model, "grown.fsac");
+        float before;
+        long patches;
+        using (var original = LoadOnResNet(model))
+        {
+            before = original.Threshold;
+            patches = ((PatchCoreClassifier)original.Inner).MemoryPatches;
+        }
+
+        var (code, output) = Run("update", "--model", copy, "--normal", more);
+
+        Assert.AreEqual(ExitCodes.Success, code, output);
+        using var grown = LoadOnResNet(copy);
+        var memory = (PatchCoreClassifier)grown.Inner;
+        Assert.AreEqual(AnomalyMethod.PatchCore, grown.Method);
+        Assert.AreEqual(4, memory.Shots);
+        Assert.AreEqual(2 * patches, memory.MemoryPatches, "two more 96x128 images at the same resolution");
+        StringAssert.Contains(output, "2 normal image(s); 4 in all");
+        StringAssert.Contains(output, $"{before:F4} -> {grown.Threshold:F4}");
+        StringAssert.Contains(output, $"{memory.MemoryPatches} patches");
+        Assert.IsEmpty(Directory.GetFiles(folder.Path, "*.tmp"));
+    }
+
+    [TestMethod]
+    public void UpdateWithOutWritesTheGrownModelThereAndLeavesTheOriginal()
+    {
+        Assert.AreEqual(ExitCodes.Success, fit.Code, fit.Output);
+        var source = Copy(model, "source.fsac");
+        var bytes = File.ReadAllBytes(source);
+        var target = Path.Combine(folder.File("out"), "grown.fsac");
+
+        var (code, output) = Run("update", "--model", source, "--normal", Path.Combine(more, "normal-3.png"), "--out", target);
+
+        Assert.AreEqual(ExitCodes.Success, code, output);
+        CollectionAssert.AreEqual(bytes, File.ReadAllBytes(source), "--out leaves the original untouched");
+        using var grown = LoadOnResNet(target);
+        Assert.AreEqual(3, ((PatchCoreClassifier)grown.Inner).Shots);
+    }
+
+    [TestMethod]
+    public void UpdateOnAnFsacModelExitsWithBadInputInOneLineAndLeavesTheFile()
+    {
+        Assert.AreEqual(ExitCodes.Success, fsacFit.Code, fsacFit.Output);
+        var bytes = File.ReadAllBytes(fsacModel);
+
+        var (code, output) = Run("update", "--model", fsacModel, "--normal", more);
+
+        Assert.AreEqual(ExitCodes.BadInput, code, output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.HasCount(1, lines, output);
+        StringAssert.StartsWith(lines[0], "error: A 'fsac' model cannot add normal images");
+        StringAssert.Contains(lines[0], "Fit it again");
+        CollectionAssert.AreEqual(bytes, File.ReadAllBytes(fsacModel), "the model is not rewritten");
+    }
+
+    [TestMethod]
+    public void PredictLoadsAnFsacModelToo()
+    {
+        Assert.AreEqual(ExitCodes.Success, fsacFit.Code, fsacFit.Output);
+        var heatmaps = folder.File("fsac-heatmaps");
+        var (code, output) = Run(["predict", "--model", fsacModel, "--format", "csv", "--heatmaps", heatmaps, .. tests]);
+
+        Assert.AreEqual(ExitCodes.Success, code, output);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(1 + tests.Length, lines, output);
+        Assert.HasCount(tests.Length, Directory.GetFiles(heatmaps, "*.png"));
+    }
+
+    [TestMethod]
+    public void UpdateWithoutAModelOrWithAMissingOneExitsWithBadInput()
+    {
+        var (code, output) = Run("update", "--normal", more);
+        Assert.AreEqual(ExitCodes.BadInput, code, output);
+        StringAssert.Contains(output, "--model <FILE> is required");
+
+        var missing = folder.File("missing.fsac");
+        (code, output) = Run("update", "--model", missing, "--normal", more);
+        Assert.AreEqual(ExitCodes.BadInput, code, output);
+        StringAssert.Contains(output, missing);
+        Assert.IsFalse(File.Exists(missing));
+    }
+
+    [TestMethod]
+    [DataRow("200")]
+    [DataRow("16")]
+    [DataRow("4096")]
+    public void FitWithAResolutionThatIsNotAMultipleOf32InRangeIsRefused(string resolution)
+    {
+        var never = folder.File($"never-{resolution}.fsac");
+        var (code, output) = Run("fit", "--method", "patchcore", "--resolution", resolution, "--out", never, shots);
+        Assert.AreEqual(ExitCodes.BadInput, code, output);
+        StringAssert.Contains(output, "--resolution must be a multiple of 32");
+        StringAssert.Contains(output, resolution);
+        Assert.IsFalse(File.Exists(never));
+    }
+
+    [TestMethod]
+    public void FitWithAnUnknownMethodListsTheValidOnes()
+    {
+        var (code, output) = Run("fit", "--method", "knn", "--out", folder.File("never.fsac"), shots);
+        Assert.AreEqual(ExitCodes.BadInput, code, output);
+        StringAssert.Contains(output, "Unknown method 'knn'");
+        StringAssert.Contains(output, "fsac+patchcore");
+    }
+}
