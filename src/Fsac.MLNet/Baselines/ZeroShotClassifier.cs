@@ -10,8 +10,9 @@ using static TorchSharp.torch;
 namespace Fsac.MLNet.Baselines;
 
 /// <summary>
-/// Zero-shot CLIP-AC with the compositional prompt ensemble (§3.1, Fig. 2a): the score is the anomalous entry of
-/// softmax(cos(F, [T⁺; T⁻]) / τ), i.e. <see cref="AnomalyScorer.Score"/> on the raw image feature and raw anchors.
+/// Zero-shot CLIP-AC with the compositional prompt ensemble (§3.1, Fig. 2a): the anomalous entry of
+/// softmax(cos(F, [T⁺; T⁻]) / τ) on the raw image feature and raw anchors, reported as its logit
+/// (<see cref="AnomalyScorer.Logit"/>), which orders images exactly as the softmax does without rounding to 0 or 1.
 /// No normal images, no training; needs an encoder with a text tower.
 /// </summary>
 public sealed class ZeroShotClassifier : IAnomalyClassifier, IFeatureScorer
@@ -57,14 +58,14 @@ public sealed class ZeroShotClassifier : IAnomalyClassifier, IFeatureScorer
     /// <inheritdoc />
     public int FeatureDim => encoder.FeatureDim;
 
-    /// <summary>The zero-shot scores of image features <c>[N, C]</c> from the encoder, without gradients.</summary>
+    /// <summary>The zero-shot scores (the logit of S⁻/(S⁻+S⁺), continuous) of image features <c>[N, C]</c> from the encoder, without gradients.</summary>
     /// <exception cref="ArgumentException">The features are not <c>[N, C]</c>.</exception>
     public float[] ScoreFeatures(Tensor features)
     {
         FeatureShape.Require(features, encoder.FeatureDim);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return AnomalyScorer.Score(features, anchors, options.ScoreTemperature).data<float>().ToArray();
+        return AnomalyScorer.Logit(features, anchors, options.ScoreTemperature).data<float>().ToArray();
     }
 
     /// <summary>Releases the anchors (not the encoder).</summary>

@@ -197,7 +197,11 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         }
     }
 
-    /// <summary>Anomaly scores AS in [0, 1] (Eq. 12), batched internally, without gradients.</summary>
+    /// <summary>
+    /// Anomaly scores, batched internally, without gradients: the logit of AS (Eq. 12), AS = sigmoid(score) =
+    /// <see cref="ToProbability"/>. The ranking and every decision are those of AS; unlike AS, which rounds to 1 in float32
+    /// once s(CF, AT⁻) − s(CF, AT⁺) exceeds about 1.2 at τ = 0.07, the logit stays continuous, so thresholds can be moved.
+    /// </summary>
     public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(images);
@@ -206,14 +210,14 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         return ScoreFeatures(encoder.EncodeImages(images, Options.InferenceBatchSize, cancellationToken));
     }
 
-    /// <summary>Anomaly scores AS in [0, 1] (Eq. 12) of features <c>[N, C]</c> from <see cref="Encoder"/>, without gradients.</summary>
+    /// <summary>Anomaly scores (the logit of AS, Eq. 12; see <see cref="Score"/>) of features <c>[N, C]</c> from <see cref="Encoder"/>, without gradients.</summary>
     /// <exception cref="ArgumentException">The features are not <c>[N, C]</c>.</exception>
     public float[] ScoreFeatures(Tensor features)
     {
         FeatureShape.Require(features, encoder.FeatureDim);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return head.Score(features, psi, Options.ScoreTemperature).data<float>().ToArray();
+        return head.Logit(features, psi, Options.ScoreTemperature).data<float>().ToArray();
     }
 
     /// <summary>Scores and, when asked, gradient saliency maps (<see cref="Saliency"/>): global CLIP-FSAC has no local evidence of its own.</summary>
@@ -222,6 +226,9 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         var scores = Score(images, cancellationToken);
         return (scores, withMaps ? [.. images.Select(i => Saliency(i, cancellationToken))] : []);
     }
+
+    /// <summary>AS itself, S⁻/(S⁻+S⁺) in [0, 1]: the sigmoid of the score.</summary>
+    public float ToProbability(float score) => (float)(1 / (1 + Math.Exp(-score)));
 
     /// <summary>The gradient saliency map (<see cref="Saliency"/>).</summary>
     public float[] AnomalyMap(Image<Rgb24> image, CancellationToken cancellationToken = default) => Saliency(image, cancellationToken);

@@ -28,7 +28,8 @@ internal sealed record FsacManifest(string Format, int FormatVersion, string Enc
 internal static class FsacModelFile
 {
     public const string FormatName = "fsac-head";
-    public const int Version = 1;
+    /// <summary>2: the threshold is on AS's logit (the score); version 1 files store it on AS and are converted when read.</summary>
+    public const int Version = 2;
     private const string WeightsEntry = "head.safetensors";
 
     private static readonly JsonSerializerOptions Json = new()
@@ -65,8 +66,14 @@ internal static class FsacModelFile
             || string.IsNullOrEmpty(manifest.Encoder) || manifest.Synthesizer is null
             || (manifest.Backbone is not null && string.IsNullOrWhiteSpace(manifest.Backbone.Spec)))
             throw new CheckpointFormatException(source, "its manifest is incomplete or not a CLIP-FSAC manifest.");
-        if (manifest.FormatVersion != Version)
-            throw new CheckpointFormatException(source, $"format version {manifest.FormatVersion} is not supported (this library reads version {Version}).");
+        if (manifest.FormatVersion is not (1 or Version))
+            throw new CheckpointFormatException(source, $"format version {manifest.FormatVersion} is not supported (this library reads versions 1 and {Version}).");
+        if (manifest.FormatVersion == 1)
+        {
+            // Version 1 stored the threshold on AS itself; the score is now its logit.
+            double t = Math.Clamp(manifest.Threshold, 1e-7, 1 - 1e-7);
+            manifest = manifest with { FormatVersion = Version, Threshold = (float)Math.Log(t / (1 - t)) };
+        }
         try
         {
             manifest.Options.Validate();

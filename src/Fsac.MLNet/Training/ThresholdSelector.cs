@@ -62,8 +62,9 @@ public static class ThresholdSelector
         }
         var anomalyFeatures = FeatureCache.EncodeAnomalies(encoder, normals, synthesizer, options.CalibrationAnomaliesPerNormal,
             random, options.InferenceBatchSize, cancellationToken).reshape(-1, encoder.FeatureDim);
-        var normalScores = head.Score(normalFeatures, psi, options.ScoreTemperature).data<float>().ToArray();
-        var anomalyScores = head.Score(anomalyFeatures, psi, options.ScoreTemperature).data<float>().ToArray();
+        // On AS's logit, which orders images as AS does without rounding to 1 (FsacClassifier.Score).
+        var normalScores = head.Logit(normalFeatures, psi, options.ScoreTemperature).data<float>().ToArray();
+        var anomalyScores = head.Logit(anomalyFeatures, psi, options.ScoreTemperature).data<float>().ToArray();
         return F1Optimal(normalScores, anomalyScores);
     }
 }

@@ -48,7 +48,7 @@ public sealed class TrainingCheckpoint
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var psi = head.AdaptText(anchors);
-        return head.Score(features, psi, temperature).data<float>().ToArray();
+        return head.Logit(features, psi, temperature).data<float>().ToArray();
     }
 
     /// <summary>Calls <paramref name="callback"/> with this checkpoint, then makes it unusable.</summary>

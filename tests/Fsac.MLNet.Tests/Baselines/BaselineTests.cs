@@ -29,7 +29,7 @@ public class BaselineTests
     }
 
     [TestMethod]
-    public void ZeroShotIsTheSoftmaxOverPromptAnchors()
+    public void ZeroShotIsTheLogitOfTheSoftmaxOverPromptAnchors()
     {
         using var scope = NewDisposeScope();
         using var encoder = new TinyEncoder();
@@ -46,8 +46,10 @@ public class BaselineTests
         var features = Rows(encoder.EncodeImages(images, 16));
         for (int i = 0; i < images.Length; i++)
         {
+            // The score is the logit of the softmax's anomalous entry: its sigmoid is the softmax.
             double ePlus = Math.Exp(Cos(features[i], tPlus) / 0.07), eMinus = Math.Exp(Cos(features[i], tMinus) / 0.07);
-            Assert.AreEqual(eMinus / (ePlus + eMinus), scores[i], 1e-5, $"image {i}");
+            Assert.AreEqual(eMinus / (ePlus + eMinus), 1 / (1 + Math.Exp(-scores[i])), 1e-5, $"image {i}");
+            Assert.AreEqual((Cos(features[i], tMinus) - Cos(features[i], tPlus)) / 0.07, scores[i], 1e-4, $"image {i}");
         }
     }
 

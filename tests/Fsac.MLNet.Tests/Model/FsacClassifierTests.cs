@@ -133,7 +133,8 @@ public class FsacClassifierTests
         using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
         var images = TestImages(9);
 
-        Assert.IsTrue(float.IsFinite(model.Threshold) && model.Threshold is >= 0f and <= 1f);
+        Assert.IsTrue(float.IsFinite(model.Threshold));
+        Assert.IsTrue(model.ToProbability(model.Threshold) is > 0f and < 1f, "the threshold is a logit of AS");
         CollectionAssert.AreEqual(model.Score(images).Select(s => s >= model.Threshold).ToArray(), model.Predict(images));
     }
 
@@ -206,11 +207,32 @@ public class FsacClassifierTests
         Assert.ThrowsExactly<CheckpointFormatException>(() => FsacClassifier.Load(new MemoryStream(Encoding.UTF8.GetBytes("not a model")), encoder));
         Assert.ThrowsExactly<CheckpointFormatException>(() => FsacClassifier.Load(new MemoryStream(bytes[..(bytes.Length / 2)]), encoder));
         Assert.ThrowsExactly<CheckpointFormatException>(() => FsacClassifier.Load(new MemoryStream(
-            Rewrite(bytes, "manifest.json", m => Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(m).Replace("\"formatVersion\": 1", "\"formatVersion\": 99", StringComparison.Ordinal)))), encoder));
+            Rewrite(bytes, "manifest.json", m => Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(m).Replace("\"formatVersion\": 2", "\"formatVersion\": 99", StringComparison.Ordinal)))), encoder));
         Assert.ThrowsExactly<CheckpointFormatException>(() => FsacClassifier.Load(new MemoryStream(
             Rewrite(bytes, "manifest.json", _ => Encoding.UTF8.GetBytes("{ \"format\": "))), encoder));
         Assert.ThrowsExactly<CheckpointFormatException>(() => FsacClassifier.Load(new MemoryStream(
             Rewrite(bytes, "head.safetensors", w => w[..(w.Length - 8)])), encoder));
+    }
+
+    [TestMethod]
+    public void AVersion1FileStoresItsThresholdOnAS_AndLoadsAsItsLogit()
+    {
+        using var encoder = new TinyEncoder();
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(1, seed: 3), Options, new SquareSynthesizer());
+        var asThreshold = model.ToProbability(model.Threshold);
+        var v1 = Rewrite(Save(model), "manifest.json", m =>
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(m)!;
+            json["formatVersion"] = 1;
+            json["threshold"] = asThreshold;
+            return Encoding.UTF8.GetBytes(json.ToJsonString());
+        });
+
+        using var loaded = FsacClassifier.Load(new MemoryStream(v1), encoder);
+
+        Assert.AreEqual(model.Threshold, loaded.Threshold, 1e-3f);
+        var images = TestImages(4);
+        CollectionAssert.AreEqual(model.Predict(images), loaded.Predict(images));
     }
 
     [TestMethod]
@@ -222,7 +244,8 @@ public class FsacClassifierTests
         var scores = model.Score(TestImages(12));
 
         Assert.HasCount(8, scores);
-        Assert.IsTrue(scores.All(s => s is >= 0f and <= 1f));
+        Assert.IsTrue(scores.All(float.IsFinite));
+        Assert.IsTrue(scores.Select(model.ToProbability).All(p => p is >= 0f and <= 1f), "AS = sigmoid(score) lies in [0, 1]");
     }
 
     [TestMethod]

@@ -52,6 +52,28 @@ public class ScoreAndLossTests
     }
 
     [TestMethod]
+    public void TheLogitIsTheScoreBeforeTheSigmoid_AndStaysDistinctWhereTheScoreRoundsToOne()
+    {
+        const double tau = 0.07;
+        var scores = AnomalyScorer.Score(T([.. Normal, .. Anomalous]), T(Psi), tau).data<float>().ToArray();
+        var logits = AnomalyScorer.Logit(T([.. Normal, .. Anomalous]), T(Psi), tau).data<float>().ToArray();
+        double[][] fused = [.. Normal, .. Anomalous];
+        for (int i = 0; i < fused.Length; i++)
+        {
+            Assert.AreEqual((Cos(fused[i], Psi[1]) - Cos(fused[i], Psi[0])) / tau, logits[i], 1e-4, $"image {i}");
+            Assert.AreEqual(scores[i], 1 / (1 + Math.Exp(-logits[i])), 1e-5, $"image {i}");
+        }
+
+        // Two features far on the anomalous side: AS rounds both to 1 in float32, their logits still differ.
+        double[][] far = [[-1, 0.05, 0, 0], [-1, 0.02, 0, 0]];
+        double[][] anchors = [[1, 0, 0, 0], [-1, 0, 0, 0]];
+        var saturated = AnomalyScorer.Score(T(far), T(anchors), tau).data<float>().ToArray();
+        var distinct = AnomalyScorer.Logit(T(far), T(anchors), tau).data<float>().ToArray();
+        Assert.AreEqual(saturated[0], saturated[1]);
+        Assert.AreNotEqual(distinct[0], distinct[1]);
+    }
+
+    [TestMethod]
     public void ScoreMatchesEquationsTenToTwelve()
     {
         const double tau = 0.07;
