@@ -1,5 +1,6 @@
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.IO;
+using Fsac.MLNet.Maps;
 using Fsac.MLNet.Model;
 using Fsac.MLNet.Synthesis;
 using Fsac.MLNet.Training;
@@ -239,25 +240,14 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
 
     /// <summary>
     /// The saliency map of §3.5: |∂AS/∂x| over the preprocessed input up to one positive factor per image (the gradient
-    /// of AS's logit, which does not vanish where AS saturates), averaged over the colour channels and
-    /// resized bilinearly to the image's size. Returned row-major (<c>[y * width + x]</c>), non-negative. When the
-    /// encoder centre-crops, the map covers the crop stretched over the whole image.
+    /// of AS's logit, which does not vanish where AS saturates), averaged over the colour channels and placed on the
+    /// image through the encoder's layout (<see cref="GradientSaliency"/>), so a centre crop's margin scores 0.
+    /// Returned row-major (<c>[y * width + x]</c>), non-negative.
     /// </summary>
     public float[] Saliency(Image<Rgb24> image, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        cancellationToken.ThrowIfCancellationRequested();
-        using var scope = NewDisposeScope();
-        using var gradients = enable_grad();
-        var pixels = encoder.Preprocess([image]).detach().requires_grad_(true);
         // ∂AS/∂x = AS·(1 − AS)·∂logit/∂x: the same map up to one factor per image, which underflows to 0 where AS
         // rounds to 0 or 1, so the gradient is taken of the logit.
-        var score = head.Logit(encoder.EncodeImage(pixels), psi, Options.ScoreTemperature).sum();
-        var gradient = autograd.grad([score], [pixels])[0];
-        var map = gradient.abs().mean([1], keepdim: true);
-        var resized = nn.functional.interpolate(map, [image.Height, image.Width], mode: InterpolationMode.Bilinear, align_corners: false);
-        return resized.reshape(-1).data<float>().ToArray();
-    }
+        => GradientSaliency.Of(encoder, image, pixels => head.Logit(encoder.EncodeImage(pixels), psi, Options.ScoreTemperature), cancellationToken);
 
     /// <summary>
     /// Saves the model: a zip archive with <c>manifest.json</c> (format version, encoder name, feature width,

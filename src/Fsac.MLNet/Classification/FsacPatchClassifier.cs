@@ -179,18 +179,11 @@ public sealed class FsacPatchClassifier : IAnomalyModel, IEncodedScorer
 
     /// <summary>|∂score/∂pixel| averaged over colour channels, placed on the image. Row-major at the image's size.</summary>
     public float[] Saliency(Image<Rgb24> image, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        cancellationToken.ThrowIfCancellationRequested();
-        using var scope = NewDisposeScope();
-        using var gradients = enable_grad();
-        var pixels = encoder.Preprocess([image]).detach().requires_grad_(true);
-        var grid = encoder.Encode(pixels, EncoderOutputs.Patches).Patches!;
-        var score = PatchLogits(grid.select(0, 0).flatten(1).t()).max();
-        var gradient = autograd.grad([score], [pixels])[0];
-        var map = gradient.abs().mean([1]).select(0, 0).contiguous().data<float>().ToArray();
-        return AnomalyMapBuilder.Place(map, encoder.Layout(image.Width, image.Height), image.Width, image.Height);
-    }
+        => GradientSaliency.Of(encoder, image, pixels =>
+        {
+            var grid = encoder.Encode(pixels, EncoderOutputs.Patches).Patches!;
+            return PatchLogits(grid.select(0, 0).flatten(1).t()).max();
+        }, cancellationToken);
 
     /// <summary>A logistic of the score centred on the threshold, with the calibration scores' spread as its scale.</summary>
     public float ToProbability(float score) => Calibration.Logistic(score, Threshold, calibrationNormals, calibrationAnomalies);

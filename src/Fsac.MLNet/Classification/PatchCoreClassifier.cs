@@ -237,19 +237,11 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
     /// which pixels the most anomalous patch's distance reacts to. Row-major at the image's size, non-negative.
     /// </summary>
     public float[] Saliency(Image<Rgb24> image, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        cancellationToken.ThrowIfCancellationRequested();
-        using var scope = NewDisposeScope();
-        using var gradients = enable_grad();
-        var pixels = encoder.Preprocess([image]).detach().requires_grad_(true);
-        var grid = encoder.Encode(pixels, EncoderOutputs.Patches).Patches!;
-        var rows = grid.select(0, 0).flatten(1).t();
-        var score = memory.NearestDistances(rows).max();
-        var gradient = autograd.grad([score], [pixels])[0];
-        var map = gradient.abs().mean([1]).select(0, 0).contiguous().data<float>().ToArray();
-        return AnomalyMapBuilder.Place(map, encoder.Layout(image.Width, image.Height), image.Width, image.Height);
-    }
+        => GradientSaliency.Of(encoder, image, pixels =>
+        {
+            var grid = encoder.Encode(pixels, EncoderOutputs.Patches).Patches!;
+            return memory.NearestDistances(grid.select(0, 0).flatten(1).t()).max();
+        }, cancellationToken);
 
     /// <summary>
     /// Saves the model: a zip archive with <c>manifest.json</c> (format, encoder, threshold, options, calibration

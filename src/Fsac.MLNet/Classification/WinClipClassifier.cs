@@ -280,40 +280,33 @@ public sealed class WinClipClassifier : IAnomalyModel, IEncodedScorer
     /// pixels the image score reacts to. Row-major at the image's size, non-negative.
     /// </summary>
     public float[] Saliency(Image<Rgb24> image, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        cancellationToken.ThrowIfCancellationRequested();
-        using var scope = NewDisposeScope();
-        using var gradients = enable_grad();
-        var pixels = encoder.Preprocess([image]).detach().requires_grad_(true);
-        Tensor global, projected;
-        IReadOnlyList<Tensor> sources;
-        int rows, columns;
-        if (layers is null)
+        => GradientSaliency.Of(encoder, image, pixels =>
         {
-            var encoded = encoder.Encode(pixels, EncoderOutputs.Both);
-            global = encoded.Global!.select(0, 0);
-            var grid = encoded.Patches!.select(0, 0);                          // [E, h, w]
-            rows = (int)grid.shape[1];
-            columns = (int)grid.shape[2];
-            projected = grid.flatten(1).t();
-            sources = [projected];
-        }
-        else
-        {
-            var clip = (ClipEncoder)encoder;
-            var (pooled, patches, hidden) = clip.Model.visual.Tokens(pixels, pooled: true, patches: true, projectPatches: true, layers);
-            global = pooled!.select(0, 0);
-            projected = patches!.select(0, 0);
-            long p = projected.shape[0];
-            rows = columns = (int)Math.Round(Math.Sqrt(p));
-            sources = [.. hidden.Select(h => h.select(0, 0).narrow(0, 1, p))];
-        }
-        var score = scorer.ScoreImage(global, projected, rows, columns, sources).Score;
-        var gradient = autograd.grad([score], [pixels])[0];
-        var map = gradient.abs().mean([1]).select(0, 0).contiguous().data<float>().ToArray();
-        return AnomalyMapBuilder.Place(map, encoder.Layout(image.Width, image.Height), image.Width, image.Height);
-    }
+            Tensor global, projected;
+            IReadOnlyList<Tensor> sources;
+            int rows, columns;
+            if (layers is null)
+            {
+                var encoded = encoder.Encode(pixels, EncoderOutputs.Both);
+                global = encoded.Global!.select(0, 0);
+                var grid = encoded.Patches!.select(0, 0);                          // [E, h, w]
+                rows = (int)grid.shape[1];
+                columns = (int)grid.shape[2];
+                projected = grid.flatten(1).t();
+                sources = [projected];
+            }
+            else
+            {
+                var clip = (ClipEncoder)encoder;
+                var (pooled, patches, hidden) = clip.Model.visual.Tokens(pixels, pooled: true, patches: true, projectPatches: true, layers);
+                global = pooled!.select(0, 0);
+                projected = patches!.select(0, 0);
+                long p = projected.shape[0];
+                rows = columns = (int)Math.Round(Math.Sqrt(p));
+                sources = [.. hidden.Select(h => h.select(0, 0).narrow(0, 1, p))];
+            }
+            return scorer.ScoreImage(global, projected, rows, columns, sources).Score;
+        }, cancellationToken);
 
     /// <summary>
     /// WinCLIP's harmonic aggregation: given the scores of every stride-1 window of side <paramref name="windowSize"/>

@@ -143,16 +143,27 @@ public sealed class EvaluationRunner
         var category = context.Category;
         var fsacOptions = options.ClassNameFromCategory ? options.Fsac with { ClassName = ClassNameOf(category.Name) } : options.Fsac;
         var watch = Stopwatch.StartNew();
-        // Test images are encoded once per category: pooled features when a global method runs, patches once per
-        // input resolution that a patch method asks for.
-        using var features = methods.Any(m => EvaluationMethods.Needs(m).HasFlag(EncoderOutputs.Global))
-            ? EncodeTestImages(context, fsacOptions.InferenceBatchSize, cancellationToken)
-            : null;
+        // Test images are encoded once per category: pooled features when a method reads them, patches once per
+        // input resolution that a method asks for; the encoder's own resolution comes from the same pass as the pooled features.
+        bool needGlobal = methods.Any(m => EvaluationMethods.Needs(m).HasFlag(EncoderOutputs.Global));
+        var resolutions = methods.Where(m => EvaluationMethods.Needs(m).HasFlag(EncoderOutputs.Patches)).Select(m => PatchResolution(m, options)).Distinct().ToList();
         var patchSets = new Dictionary<int, PatchFeatures>();
+        Tensor? encodedGlobal = null;
+        if (needGlobal || resolutions.Contains(null))
+        {
+            var outputs = (needGlobal ? EncoderOutputs.Global : 0) | (resolutions.Contains(null) ? EncoderOutputs.Patches : 0);
+            var (global, own) = EncodeTest(context, encoder, outputs, fsacOptions.InferenceBatchSize, cancellationToken);
+            encodedGlobal = global;
+            if (own is not null) patchSets[0] = own;
+        }
+        using var features = encodedGlobal;
         try
         {
-            foreach (var resolution in methods.Where(m => EvaluationMethods.Needs(m).HasFlag(EncoderOutputs.Patches)).Select(m => PatchResolution(m, options)).Distinct())
-                patchSets[resolution ?? 0] = EncodeTestPatches(context, resolution, fsacOptions.InferenceBatchSize, cancellationToken);
+            foreach (var resolution in resolutions.OfType<int>())
+            {
+                using var view = encoder.WithResolution(resolution);
+                patchSets[resolution] = EncodeTest(context, view, EncoderOutputs.Patches, fsacOptions.InferenceBatchSize, cancellationToken).Patches!;
+            }
             double encodeMs = watch.Elapsed.TotalMilliseconds / category.Test.Count;
             summaries.Add(new CategorySummary(category.Name, category.NormalPool.Count, category.Test.Count,
                 category.Test.Count(t => t.IsAnomaly), encodeMs));
@@ -394,35 +405,17 @@ public sealed class EvaluationRunner
         return result;
     }
 
-    private Tensor EncodeTestImages(CategoryContext context, int batchSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// Loads and encodes the category's test images once, in batches, with <paramref name="view"/> (the encoder or one
+    /// of its resolution views): pooled features and/or patch features as <paramref name="outputs"/> asks.
+    /// </summary>
+    private (Tensor? Global, PatchFeatures? Patches) EncodeTest(CategoryContext context, IImageEncoder view, EncoderOutputs outputs, int batchSize,
+        CancellationToken cancellationToken)
     {
         var test = context.Category.Test;
         using var scope = NewDisposeScope();
-        var parts = new List<Tensor>();
-        context.Report(EvaluationPhase.Encoding, 0, test.Count, null, null);
-        for (int start = 0; start < test.Count; start += batchSize)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var images = new List<Image<Rgb24>>(batchSize);
-            try
-            {
-                for (int i = start; i < Math.Min(start + batchSize, test.Count); i++) images.Add(loader.Load(test[i].Path));
-                parts.Add(encoder.EncodeImages(images, batchSize, cancellationToken));
-            }
-            finally
-            {
-                foreach (var image in images) image.Dispose();
-            }
-            context.Report(EvaluationPhase.Encoding, Math.Min(start + batchSize, test.Count), test.Count, null, null);
-        }
-        return cat(parts, 0).DetachFromDisposeScope();
-    }
-
-    private PatchFeatures EncodeTestPatches(CategoryContext context, int? resolution, int batchSize, CancellationToken cancellationToken)
-    {
-        var test = context.Category.Test;
-        var view = resolution is { } r ? encoder.WithResolution(r) : encoder;
-        var parts = new List<PatchFeatures>();
+        var globals = new List<Tensor>();
+        var patches = new List<PatchFeatures>();
         try
         {
             context.Report(EvaluationPhase.Encoding, 0, test.Count, null, null);
@@ -433,7 +426,9 @@ public sealed class EvaluationRunner
                 try
                 {
                     for (int i = start; i < Math.Min(start + batchSize, test.Count); i++) images.Add(loader.Load(test[i].Path));
-                    parts.Add(view.EncodePatches(images, batchSize, cancellationToken));
+                    var (global, grid) = view.EncodeBatches(images, batchSize, outputs, cancellationToken);
+                    if (global is not null) globals.Add(global);
+                    if (grid is not null) patches.Add(grid);
                 }
                 finally
                 {
@@ -441,11 +436,12 @@ public sealed class EvaluationRunner
                 }
                 context.Report(EvaluationPhase.Encoding, Math.Min(start + batchSize, test.Count), test.Count, null, null);
             }
-            return PatchFeatures.Concat(parts, view.PatchDim);
+            return (outputs.HasFlag(EncoderOutputs.Global) ? cat(globals, 0).DetachFromDisposeScope() : null,
+                outputs.HasFlag(EncoderOutputs.Patches) ? PatchFeatures.Concat(patches, view.PatchDim) : null);
         }
         finally
         {
-            foreach (var part in parts) part.Dispose();
+            foreach (var part in patches) part.Dispose();
         }
     }
 

@@ -1,0 +1,32 @@
+using Fsac.MLNet.Encoders;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fsac.MLNet.Maps;
+
+/// <summary>
+/// Gradient saliency (§3.5): |∂score/∂x| over the preprocessed input, averaged over the colour channels and placed on
+/// the original image through the encoder's <see cref="InputLayout"/> (a centre crop's margin scores 0).
+/// </summary>
+public static class GradientSaliency
+{
+    /// <summary>
+    /// The map of <paramref name="image"/>, row-major at its size, for a differentiable score that
+    /// <paramref name="score"/> computes from the preprocessed pixels <c>[1, 3, H, W]</c> (which require grad).
+    /// </summary>
+    public static float[] Of(IImageEncoder encoder, Image<Rgb24> image, Func<Tensor, Tensor> score, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(score);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var scope = NewDisposeScope();
+        using var gradients = enable_grad();
+        var pixels = encoder.Preprocess([image]).detach().requires_grad_(true);
+        var gradient = autograd.grad([score(pixels).sum()], [pixels])[0];
+        var map = gradient.abs().mean([1]).select(0, 0).contiguous().data<float>().ToArray();
+        return AnomalyMapBuilder.Place(map, encoder.Layout(image.Width, image.Height), image.Width, image.Height);
+    }
+}
