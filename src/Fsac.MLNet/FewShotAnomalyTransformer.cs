@@ -13,14 +13,16 @@ namespace Fsac.MLNet;
 /// </summary>
 public sealed class FewShotAnomalyTransformer : ITransformer, IDisposable
 {
+    private readonly SharedModel shared;
+
     internal FewShotAnomalyTransformer(IAnomalyModel model, FewShotAnomalyOptions options)
     {
-        Model = model;
+        shared = new SharedModel(model);
         Options = options;
     }
 
-    /// <summary>The fitted model (backbone, threshold, saliency).</summary>
-    public IAnomalyModel Model { get; }
+    /// <summary>The fitted model (backbone, threshold, maps); do not dispose it yourself, dispose the transformer.</summary>
+    public IAnomalyModel Model => shared.Model;
 
     /// <summary>The settings it was fitted with (a private copy; never changed).</summary>
     internal FewShotAnomalyOptions Options { get; }
@@ -39,14 +41,20 @@ public sealed class FewShotAnomalyTransformer : ITransformer, IDisposable
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new ScoredDataView(input, ScoringSchema.Create(input.Schema, Options), Model, Options);
+        shared.ThrowIfReleased();
+        return new ScoredDataView(input, ScoringSchema.Create(input.Schema, Options), shared, Options);
     }
 
-    /// <summary>A row-at-a-time mapper (used by prediction engines).</summary>
+    /// <summary>
+    /// A row-at-a-time mapper (used by prediction engines). Each mapper counts as a holder of the model, because
+    /// ML.NET's <c>PredictionEngine</c> asks for one and disposes the transformer when it is disposed itself.
+    /// </summary>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        return new ScoringRowMapper(ScoringSchema.Create(inputSchema, Options), Model, Options);
+        var schema = ScoringSchema.Create(inputSchema, Options);
+        shared.AddHolder();
+        return new ScoringRowMapper(schema, shared, Options);
     }
 
     /// <summary>
@@ -60,14 +68,18 @@ public sealed class FewShotAnomalyTransformer : ITransformer, IDisposable
     public void AddNormals(IDataView normals, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(normals);
-        if (Model is not FewShotAnomalyClassifier { CanAddNormals: true } model)
+        if (shared.Model is not FewShotAnomalyClassifier { CanAddNormals: true } model)
             throw new NotSupportedException("This FewShotAnomaly model cannot add normal images (only the memory methods, default and patchcore, can); fit it again on all the normal images.");
         var (image, kind) = SchemaValidation.RequireImage(normals.Schema, Options.ImageColumnName);
         var label = SchemaValidation.OptionalLabel(normals.Schema, Options.LabelColumnName);
         var images = ShotSampler.AllNormal(normals, image, kind, label, cancellationToken);
         try
         {
-            model.AddNormals(images, cancellationToken);
+            shared.Use(_ =>
+            {
+                model.AddNormals(images, cancellationToken);
+                return 0;
+            });
         }
         finally
         {
@@ -84,6 +96,10 @@ public sealed class FewShotAnomalyTransformer : ITransformer, IDisposable
         "load third-party transformers. Use mlContext.Model.SaveWithFewShotAnomaly(model, inputSchema, path) and " +
         "mlContext.Model.LoadWithFewShotAnomaly(path, out inputSchema) (namespace Microsoft.ML, package Fsac.MLNet).");
 
-    /// <summary>Disposes the model.</summary>
-    public void Dispose() => Model.Dispose();
+    /// <summary>
+    /// Releases this holder of the model (the transformer, or a prediction engine that owns it). The model is freed when
+    /// the last holder lets go and no call is running, so disposing one prediction engine never frees the model under
+    /// another; after that, scoring throws <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose() => shared.Release();
 }

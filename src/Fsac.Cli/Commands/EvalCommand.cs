@@ -103,6 +103,10 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [DefaultValue("none")]
         public string Augment { get; init; } = "none";
 
+        [CommandOption("--normalize")]
+        [Description("patchcore: scale patch features to unit length before the nearest-neighbour search.")]
+        public bool Normalize { get; init; }
+
         [CommandOption("--topk <K>")]
         [Description("patchcore: the image score is the mean of the K largest patch distances (1 = max).")]
         [DefaultValue(1)]
@@ -174,7 +178,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
             TryParseAugmentations(Augment, out var augmentations);
             return new EvaluationOptions
             {
-                PatchCore = new PatchCoreOptions { Resolution = Resolution, Augmentations = augmentations, TopK = TopK },
+                PatchCore = new PatchCoreOptions { Resolution = Resolution, Augmentations = augmentations, TopK = TopK, Normalize = Normalize },
                 Shots = shots,
                 Seeds = [.. Enumerable.Range(0, Seeds)],
                 Methods = EvaluationMethods.ParseList(Methods),

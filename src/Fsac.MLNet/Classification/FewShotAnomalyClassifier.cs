@@ -14,6 +14,8 @@ namespace Fsac.MLNet.Classification;
 /// </summary>
 public sealed class FewShotAnomalyClassifier : IAnomalyModel
 {
+    private readonly LifetimeGuard lifetime = new(nameof(FewShotAnomalyClassifier));
+
     private FewShotAnomalyClassifier(IAnomalyModel inner, AnomalyMethod method)
     {
         Inner = inner;
@@ -41,7 +43,7 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     };
 
     /// <inheritdoc />
-    public float Threshold => Inner.Threshold;
+    public float Threshold => lifetime.Run(() => Inner.Threshold);
 
     /// <summary>
     /// The map values to draw as blue and red (<see cref="Imaging.SaliencyOverlay"/>), the same for every image so that
@@ -177,20 +179,23 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     }
 
     /// <inheritdoc />
-    public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default) => Inner.Score(images, cancellationToken);
+    public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
+        => lifetime.Run(() => Inner.Score(images, cancellationToken));
 
     /// <inheritdoc />
     public (float[] Scores, float[][] Maps) ScoreWithMaps(IReadOnlyList<Image<Rgb24>> images, bool withMaps, CancellationToken cancellationToken = default)
-        => Inner.ScoreWithMaps(images, withMaps, cancellationToken);
+        => lifetime.Run(() => Inner.ScoreWithMaps(images, withMaps, cancellationToken));
 
     /// <inheritdoc />
-    public float[] AnomalyMap(Image<Rgb24> image, CancellationToken cancellationToken = default) => Inner.AnomalyMap(image, cancellationToken);
+    public float[] AnomalyMap(Image<Rgb24> image, CancellationToken cancellationToken = default)
+        => lifetime.Run(() => Inner.AnomalyMap(image, cancellationToken));
 
     /// <inheritdoc />
-    public float[] Saliency(Image<Rgb24> image, CancellationToken cancellationToken = default) => Inner.Saliency(image, cancellationToken);
+    public float[] Saliency(Image<Rgb24> image, CancellationToken cancellationToken = default)
+        => lifetime.Run(() => Inner.Saliency(image, cancellationToken));
 
     /// <inheritdoc />
-    public float ToProbability(float score) => Inner.ToProbability(score);
+    public float ToProbability(float score) => lifetime.Run(() => Inner.ToProbability(score));
 
     /// <summary>
     /// Adds normal images to a memory method's model without refitting (<see cref="PatchCoreClassifier.AddNormals"/>):
@@ -201,14 +206,22 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     {
         if (Inner is not PatchCoreClassifier memory)
             throw new NotSupportedException($"A '{AnomalyMethodOptions.NameOf(Method)}' model cannot add normal images: its head was trained on the shots. Fit it again on all the normal images.");
-        memory.AddNormals(normals, cancellationToken);
+        lifetime.Run(() =>
+        {
+            memory.AddNormals(normals, cancellationToken);
+            return 0;
+        });
     }
 
     /// <inheritdoc />
-    public void Save(Stream stream) => Inner.Save(stream);
+    public void Save(Stream stream) => lifetime.Run(() =>
+    {
+        Inner.Save(stream);
+        return 0;
+    });
 
     /// <summary>Saves the model to a file atomically: a temp file beside <paramref name="path"/>, then a rename.</summary>
-    public void Save(string path) => AtomicFile.Write(path, Inner.Save);
+    public void Save(string path) => AtomicFile.Write(path, Save);
 
     /// <summary>Loads a model file that records its backbone (any method), re-creating that encoder, which the model then owns.</summary>
     /// <exception cref="CheckpointFormatException">The file is corrupt, incomplete, or of an unknown format or version.</exception>
@@ -300,6 +313,9 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         throw new InvalidOperationException($"'{source}' does not record the backbone it was fitted on; load it with an encoder.");
     }
 
-    /// <summary>Releases the model (and the encoder it owns).</summary>
-    public void Dispose() => Inner.Dispose();
+    /// <summary>
+    /// Releases the model (and the encoder it owns) once the calls running on other threads have finished; later calls
+    /// throw <see cref="ObjectDisposedException"/>. Calling it again does nothing.
+    /// </summary>
+    public void Dispose() => lifetime.Dispose(Inner.Dispose);
 }

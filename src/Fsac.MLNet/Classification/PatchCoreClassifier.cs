@@ -215,7 +215,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         var scores = new float[patches.Count];
         var maps = new float[patches.Count][];
         if (patches.Count == 0) return new PatchScores(scores, maps);
-        var distances = memory.NearestDistances(patches.Values);
+        var distances = memory.NearestDistances(Prepare(patches.Values, Options));
         var all = distances.data<float>().ToArray();
         for (int i = 0; i < patches.Count; i++)
         {
@@ -240,7 +240,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         => GradientSaliency.Of(encoder, image, pixels =>
         {
             var grid = encoder.Encode(pixels, EncoderOutputs.Patches).Patches!;
-            return memory.NearestDistances(grid.select(0, 0).flatten(1).t()).max();
+            return memory.NearestDistances(Prepare(grid.select(0, 0).flatten(1).t(), Options)).max();
         }, cancellationToken);
 
     /// <summary>
@@ -324,7 +324,8 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
                 var copies = Augment(normal, options.Augmentations);
                 try
                 {
-                    result.Add(encoder.EncodePatches([normal, .. copies], options.InferenceBatchSize, cancellationToken));
+                    var encoded = encoder.EncodePatches([normal, .. copies], options.InferenceBatchSize, cancellationToken);
+                    result.Add(options.Normalize ? Normalized(encoded, options) : encoded);
                 }
                 finally
                 {
@@ -385,14 +386,14 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
                 if (alone)
                 {
                     using var patches = encoder.EncodePatches(variants, options.InferenceBatchSize, cancellationToken);
-                    normals.AddRange(ScoreAgainst(held, patches, options.TopK));
+                    normals.AddRange(ScoreAgainst(held, patches, options));
                 }
                 else
                 {
-                    normals.AddRange(ScoreAgainst(held, perShot[i], options.TopK, count: 1));
+                    normals.AddRange(ScoreAgainst(held, perShot[i], options, count: 1, prepared: true));
                 }
                 using var anomalyPatches = encoder.EncodePatches([.. synthetic.Select(s => s.Image)], options.InferenceBatchSize, cancellationToken);
-                anomalies.AddRange(ScoreAgainst(held, anomalyPatches, options.TopK));
+                anomalies.AddRange(ScoreAgainst(held, anomalyPatches, options));
             }
             finally
             {
@@ -403,16 +404,30 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         return (normals, anomalies);
     }
 
-    private static IEnumerable<float> ScoreAgainst(PatchMemory memory, PatchFeatures patches, int topK, int? count = null)
+    private static IEnumerable<float> ScoreAgainst(PatchMemory memory, PatchFeatures patches, PatchCoreOptions options, int? count = null, bool prepared = false)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         int n = count ?? patches.Count;
         var scores = new float[n];
         for (int i = 0; i < n; i++)
-            scores[i] = PatchScoring.ImageScore(memory.NearestDistances(patches.Of(i)), topK);
+        {
+            var rows = prepared ? patches.Of(i) : Prepare(patches.Of(i), options);
+            scores[i] = PatchScoring.ImageScore(memory.NearestDistances(rows), options.TopK);
+        }
         return scores;
     }
+
+    // Unit-length copies of the patches (the argument is disposed).
+    private static PatchFeatures Normalized(PatchFeatures raw, PatchCoreOptions options)
+    {
+        using (raw)
+        using (NewDisposeScope())
+            return new PatchFeatures(Prepare(raw.Values, options), raw.Grids);
+    }
+
+    // Patch rows as the memory holds them: unit length with Normalize, else as encoded.
+    private static Tensor Prepare(Tensor rows, PatchCoreOptions options) => options.Normalize ? nn.functional.normalize(rows, 2, 1) : rows;
 
     private static List<Image<Rgb24>> Augment(Image<Rgb24> image, PatchAugmentations augmentations)
     {

@@ -22,6 +22,12 @@ public sealed record PatchCoreOptions
     /// <summary>The image score is the mean of its this many largest patch distances; 1 (the default) is PatchCore's max.</summary>
     public int TopK { get; init; } = 1;
 
+    /// <summary>
+    /// When true every patch feature is scaled to unit length before it enters the memory or is searched, so distances
+    /// compare patterns, not feature magnitudes (which follow, for example, how much ink a board crop has).
+    /// </summary>
+    public bool Normalize { get; init; }
+
     /// <summary>σ of the Gaussian that smooths anomaly maps, in input pixels (PatchCore: 4); 0 turns smoothing off.</summary>
     public double MapSigma { get; init; } = 4.0;
 

@@ -3,7 +3,7 @@ using Microsoft.ML;
 namespace Fsac.MLNet.Pipeline;
 
 /// <summary>The lazy result of <see cref="FewShotAnomalyTransformer.Transform"/>: nothing runs until a cursor moves.</summary>
-internal sealed class ScoredDataView(IDataView input, ScoringSchema schema, IAnomalyModel model, FewShotAnomalyOptions options)
+internal sealed class ScoredDataView(IDataView input, ScoringSchema schema, SharedModel model, FewShotAnomalyOptions options)
     : IDataView
 {
     /// <summary>False: the look-ahead cursor and the main cursor must see one row order.</summary>

@@ -13,7 +13,7 @@ internal sealed class ScoredRow : DataViewRow
     private readonly ScoredRows? _rows;
     private long _scoredPosition = -1;
 
-    public ScoredRow(DataViewRow input, ScoringSchema schema, IAnomalyModel model, FewShotAnomalyOptions options,
+    public ScoredRow(DataViewRow input, ScoringSchema schema, SharedModel model, FewShotAnomalyOptions options,
         IEnumerable<DataViewSchema.Column> activeColumns)
     {
         _input = input;

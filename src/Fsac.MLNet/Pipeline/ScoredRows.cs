@@ -11,11 +11,11 @@ namespace Fsac.MLNet.Pipeline;
 /// </summary>
 internal sealed class ScoredRows
 {
-    private readonly IAnomalyModel _model;
+    private readonly SharedModel _model;
     private readonly FewShotAnomalyOptions _options;
     private readonly bool _withMaps;
 
-    public ScoredRows(IAnomalyModel model, FewShotAnomalyOptions options, bool withMaps)
+    public ScoredRows(SharedModel model, FewShotAnomalyOptions options, bool withMaps)
     {
         _model = model;
         _options = options;
@@ -31,14 +31,17 @@ internal sealed class ScoredRows
     /// <summary>Scores <paramref name="images"/> (not disposed here); the values replace the previous batch's.</summary>
     public void Compute(IReadOnlyList<Image<Rgb24>> images)
     {
-        var (scores, maps) = _model.ScoreWithMaps(images, _withMaps);
+        var (scores, maps, threshold, probabilities) = _model.Use(m =>
+        {
+            var (s, mapped) = m.ScoreWithMaps(images, _withMaps);
+            return (s, mapped, m.Threshold, s.Select(m.ToProbability).ToArray());
+        });
         if (scores.Length != images.Count)
             throw new InvalidOperationException($"The anomaly model returned {scores.Length} scores for {images.Count} images.");
-        var threshold = _model.Threshold;
         Count = images.Count;
         Margins = scores.Select(s => Margin(s, threshold)).ToArray();
         Decisions = scores.Select(s => s >= threshold).ToArray();
-        Probabilities = scores.Select(_model.ToProbability).ToArray();
+        Probabilities = probabilities;
         if (_withMaps) Maps = images.Select((image, i) => Map(image, maps[i])).ToArray();
     }
 

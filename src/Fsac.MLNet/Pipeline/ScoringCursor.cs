@@ -26,7 +26,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
     private readonly DataViewRowId[] _ids;
     private int _index = -1;
 
-    public ScoringCursor(IDataView input, ScoringSchema schema, IAnomalyModel model, FewShotAnomalyOptions options,
+    public ScoringCursor(IDataView input, ScoringSchema schema, SharedModel model, FewShotAnomalyOptions options,
         IEnumerable<DataViewSchema.Column> columnsNeeded)
     {
         _schema = schema;

@@ -4,7 +4,7 @@ using Microsoft.ML.Data;
 namespace Fsac.MLNet.Pipeline;
 
 /// <summary>Row-at-a-time mapping (prediction engines, composed row mappers): one model call a row.</summary>
-internal sealed class ScoringRowMapper(ScoringSchema schema, IAnomalyModel model, FewShotAnomalyOptions options) : IRowToRowMapper
+internal sealed class ScoringRowMapper(ScoringSchema schema, SharedModel model, FewShotAnomalyOptions options) : IRowToRowMapper
 {
     public DataViewSchema InputSchema => schema.Input;
 

@@ -1,0 +1,293 @@
+using Fsac.MLNet.Classification;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.PatchCore;
+using Fsac.MLNet.Tests.TestDoubles;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Fsac.MLNet.Tests.MLNet;
+
+/// <summary>
+/// The fitted model is shared by the transformer and every prediction engine made from it. ML.NET's PredictionEngine
+/// disposes its transformer when it is disposed itself (OwnsTransformer, the default), so disposing one engine must
+/// not free the model under the other engines or the transformer; the model is freed when the last holder lets go.
+/// </summary>
+[TestClass]
+public sealed class LifetimeTests
+{
+    private static FewShotAnomalyOptions FakeOptions(FakeCalls calls, string? imageColumn = null) => new()
+    {
+        Backbone = FakeBackboneResolver.Name,
+        BackboneResolver = new FakeBackboneResolver(calls),
+        Shots = 3,
+        Seed = 7,
+        ImageColumnName = imageColumn ?? "Image",
+    };
+
+    private static TransformerChain<FewShotAnomalyTransformer> FitChain(MLContext ml, IDataView data, FewShotAnomalyOptions options) =>
+        ml.Transforms.LoadImages("Image", "", nameof(ImageRow.ImagePath)).Append(ml.Transforms.FewShotAnomaly(options)).Fit(data);
+
+    private static AnomalyPrediction PredictOnce(MLContext ml, ITransformer model, string path)
+    {
+        using var engine = ml.Model.CreatePredictionEngine<ImagePathInput, AnomalyPrediction>(model);
+        return engine.Predict(new ImagePathInput { ImagePath = path });
+    }
+
+    private static void AssertSame(AnomalyPrediction expected, AnomalyPrediction actual, string what)
+    {
+        Assert.AreEqual(expected.Score, actual.Score, what);
+        Assert.AreEqual(expected.Probability, actual.Probability, what);
+        Assert.AreEqual(expected.PredictedLabel, actual.PredictedLabel, what);
+    }
+
+    private static float[] Scores(IDataView scored) => scored.GetColumn<float>("Score").ToArray();
+
+    [TestMethod]
+    public void PerRequestEnginesOnFourThreadsNeverFreeTheModelUntilTheTransformerIsDisposed()
+    {
+        var ml = new MLContext(seed: 1);
+        var calls = new FakeCalls();
+        var rows = TestData.Cookies(normals: 4, anomalies: 2);
+        var data = TestData.View(ml, rows);
+        var model = FitChain(ml, data, FakeOptions(calls));
+        var transformer = model.LastTransformer;
+        var fake = (FakeAnomalyModel)transformer.Model;
+        var serial = rows.Select(r => PredictOnce(ml, model, r.ImagePath)).ToArray();
+        Assert.IsFalse(fake.Disposed, "disposing the serial engines did not free the model");
+
+        using var start = new Barrier(4);
+        var workers = Enumerable.Range(0, 4).Select(t => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            var results = new List<(int Row, AnomalyPrediction Prediction)>();
+            for (var i = 0; i < 25; i++)
+            {
+                var row = (t + i) % rows.Length;
+                using var engine = ml.Model.CreatePredictionEngine<ImagePathInput, AnomalyPrediction>(model);
+                results.Add((row, engine.Predict(new ImagePathInput { ImagePath = rows[row].ImagePath })));
+            }
+            return results;
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        Task.WaitAll(workers);
+
+        foreach (var (row, prediction) in workers.SelectMany(w => w.Result))
+            AssertSame(serial[row], prediction, $"row {row}");
+        Assert.IsFalse(fake.Disposed, "100 engines disposed, but the transformer still holds the model");
+        CollectionAssert.AreEqual(serial.Select(p => p.Score).ToArray(), Scores(model.Transform(data)), "the transformer still scores");
+
+        model.Dispose();
+
+        Assert.IsTrue(fake.Disposed, "disposing the fitted transformer, the last holder, frees the model");
+        var images = ml.Transforms.LoadImages("Image", "", nameof(ImageRow.ImagePath)).Fit(data).Transform(data);
+        var error = Assert.ThrowsExactly<ObjectDisposedException>(() => transformer.Transform(images));
+        Assert.AreEqual(nameof(FewShotAnomalyTransformer), error.ObjectName);
+        Assert.ThrowsExactly<ObjectDisposedException>(() => model.Transform(data));
+    }
+
+    [TestMethod]
+    public void PerRequestEnginesOnTheTransformerItselfKeepTheModelUntilItIsDisposed()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Cookies(normals: 3, anomalies: 1);
+        var data = TestData.View(ml, rows);
+        var transformer = ml.Transforms.FewShotAnomaly(FakeOptions(new FakeCalls(), nameof(ImageRow.ImagePath))).Fit(data);
+        var fake = (FakeAnomalyModel)transformer.Model;
+        var expected = Scores(transformer.Transform(data));
+
+        var results = Enumerable.Range(0, 4).Select(t => Task.Factory.StartNew(() =>
+            Enumerable.Range(0, 25).Select(i => (Row: i % rows.Length, PredictOnce(ml, transformer, rows[i % rows.Length].ImagePath).Score)).ToList(),
+            TaskCreationOptions.LongRunning)).ToArray();
+        Task.WaitAll(results);
+
+        foreach (var (row, score) in results.SelectMany(r => r.Result)) Assert.AreEqual(expected[row], score, $"row {row}");
+        Assert.IsFalse(fake.Disposed);
+
+        transformer.Dispose();
+
+        Assert.IsTrue(fake.Disposed);
+        Assert.AreEqual(nameof(FewShotAnomalyTransformer),
+            Assert.ThrowsExactly<ObjectDisposedException>(() => transformer.Transform(data)).ObjectName);
+    }
+
+    [TestMethod]
+    public void AnEngineOutlivesTheTransformerAndTheLastOneToGoFreesTheModel()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Cookies(normals: 3, anomalies: 1);
+        var data = TestData.View(ml, rows);
+        var model = FitChain(ml, data, FakeOptions(new FakeCalls()));
+        var transformer = model.LastTransformer;
+        var fake = (FakeAnomalyModel)transformer.Model;
+        var input = new ImagePathInput { ImagePath = rows[3].ImagePath };
+        var engine = ml.Model.CreatePredictionEngine<ImagePathInput, AnomalyPrediction>(model);
+        var before = engine.Predict(input);
+
+        model.Dispose();
+
+        Assert.IsFalse(fake.Disposed, "the engine still holds the model");
+        AssertSame(before, engine.Predict(input), "the engine keeps scoring");
+
+        engine.Dispose();
+
+        Assert.IsTrue(fake.Disposed, "the last holder let go");
+        Assert.ThrowsExactly<ObjectDisposedException>(() => model.Transform(data));
+    }
+
+    [TestMethod]
+    public void ProbeMlNetDisposeGuards()
+    {
+        var lines = new List<string>();
+        foreach (var t in new[] { typeof(TransformerChain<>), typeof(PredictionEngineBase<,>) })
+            for (var b = t; b != null; b = b.BaseType)
+                foreach (var f in b.GetFields(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.DeclaredOnly))
+                    lines.Add($"PROBE {b.Name}.{f.Name}: {f.FieldType.Name}");
+        Assert.Fail(string.Join("\n", lines));
+    }
+
+    [TestMethod]
+    public void AViewMadeBeforeTheLastHolderLetGoThrowsObjectDisposedWhenRead()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Cookies(normals: 3, anomalies: 1);
+        var data = TestData.View(ml, rows);
+        var transformer = ml.Transforms.FewShotAnomaly(FakeOptions(new FakeCalls(), nameof(ImageRow.ImagePath))).Fit(data);
+        var scored = transformer.Transform(data);
+
+        transformer.Dispose();
+
+        Assert.ThrowsExactly<ObjectDisposedException>(() => Scores(scored));
+    }
+
+    [TestMethod]
+    public void DisposingTheTransformerTwiceDoesNotTakeAnEnginesHold()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Cookies(normals: 3, anomalies: 1);
+        var data = TestData.View(ml, rows);
+        var transformer = ml.Transforms.FewShotAnomaly(FakeOptions(new FakeCalls(), nameof(ImageRow.ImagePath))).Fit(data);
+        var fake = (FakeAnomalyModel)transformer.Model;
+        using var engine = ml.Model.CreatePredictionEngine<ImagePathInput, AnomalyPrediction>(transformer);
+
+        transformer.Dispose();
+        transformer.Dispose(); // an IDisposable may be disposed twice
+
+        Assert.IsFalse(fake.Disposed, "the engine still holds the model");
+        Assert.IsTrue(float.IsFinite(engine.Predict(new ImagePathInput { ImagePath = rows[0].ImagePath }).Score));
+    }
+
+    [TestMethod]
+    public void AnEngineThatDoesNotOwnTheTransformerDoesNotKeepTheModelAlive()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Cookies(normals: 3, anomalies: 1);
+        var data = TestData.View(ml, rows);
+        var model = FitChain(ml, data, FakeOptions(new FakeCalls()));
+        var fake = (FakeAnomalyModel)model.LastTransformer.Model;
+        var engine = ml.Model.CreatePredictionEngine<ImagePathInput, AnomalyPrediction>(model,
+            new PredictionEngineOptions { OwnsTransformer = false });
+        Assert.IsTrue(float.IsFinite(engine.Predict(new ImagePathInput { ImagePath = rows[0].ImagePath }).Score));
+        engine.Dispose();
+
+        model.Dispose();
+
+        Assert.IsTrue(fake.Disposed, "the caller kept ownership, so disposing the transformer frees the model");
+    }
+
+    [TestMethod]
+    public void DisposingOneEngineLeavesAnotherScoringOnTheRealModel()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Cookies(normals: 3, anomalies: 2);
+        var data = TestData.View(ml, rows);
+        var encoders = new List<GatedEncoder>();
+        var model = FitChain(ml, data, new FewShotAnomalyOptions
+        {
+            Backbone = "tiny",
+            BackboneResolver = new TinyResolver(encoders),
+            Shots = 3,
+            Seed = 7,
+        });
+        var input = new ImagePathInput { ImagePath = rows[4].ImagePath };
+        var a = ml.Model.CreatePredictionEngine<ImagePathInput, AnomalyPrediction>(model);
+        var b = ml.Model.CreatePredictionEngine<ImagePathInput, AnomalyPrediction>(model);
+        var expected = a.Predict(input);
+        Assert.IsTrue(float.IsFinite(expected.Score));
+
+        a.Dispose();
+
+        AssertSame(expected, b.Predict(input), "B after A's disposal (was 'Tensor invalid -- empty handle')");
+        Assert.AreEqual(expected.Score, Scores(model.Transform(data))[4], "and the transformer still scores");
+        var encoder = encoders.Single();
+        Assert.IsFalse(encoder.Disposed);
+
+        b.Dispose();
+        AssertSame(expected, PredictOnce(ml, model, input.ImagePath), "a new engine after both were disposed");
+        Assert.IsFalse(encoder.Disposed);
+
+        model.Dispose();
+
+        Assert.IsTrue(encoder.Disposed, "the last holder freed the model and its encoder");
+        Assert.ThrowsExactly<ObjectDisposedException>(() => model.Transform(data));
+        Assert.ThrowsExactly<ObjectDisposedException>(() => model.LastTransformer.Model.Score([]), "the model itself is disposed too");
+    }
+
+    [TestMethod]
+    public void EnginesCreatedAndDisposedOnFourThreadsOverTheRealModelAgree()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = TestData.Cookies(normals: 3, anomalies: 1);
+        var data = TestData.View(ml, rows);
+        var encoders = new List<GatedEncoder>();
+        var model = FitChain(ml, data, new FewShotAnomalyOptions
+        {
+            Backbone = "tiny",
+            BackboneResolver = new TinyResolver(encoders),
+            Shots = 3,
+            Seed = 7,
+        });
+        var expected = Scores(model.Transform(data));
+
+        using var start = new Barrier(4);
+        var workers = Enumerable.Range(0, 4).Select(t => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            return Enumerable.Range(0, 10).Select(i =>
+            {
+                var row = (t + i) % rows.Length;
+                return (Row: row, PredictOnce(ml, model, rows[row].ImagePath).Score);
+            }).ToList();
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        Task.WaitAll(workers);
+
+        foreach (var (row, score) in workers.SelectMany(w => w.Result)) Assert.AreEqual(expected[row], score, 1e-5f, $"row {row}");
+        Assert.IsFalse(encoders.Single().Disposed);
+        model.Dispose();
+        Assert.IsTrue(encoders.Single().Disposed);
+    }
+
+    /// <summary>Fits a real PatchCore <see cref="FewShotAnomalyClassifier"/> on a <see cref="TinyEncoder"/> it owns.</summary>
+    private sealed class TinyResolver(List<GatedEncoder> encoders) : IBackboneResolver
+    {
+        public IAnomalyModelTrainer Resolve(FewShotAnomalyOptions options) => new Trainer(encoders);
+
+        private sealed class Trainer(List<GatedEncoder> encoders) : IAnomalyModelTrainer
+        {
+            public IAnomalyModel Fit(IReadOnlyList<Image<Rgb24>> normals, IChannel channel, CancellationToken cancellationToken)
+            {
+                var encoder = new GatedEncoder(new TinyEncoder());
+                lock (encoders) encoders.Add(encoder);
+                return FewShotAnomalyClassifier.Fit(encoder, new BackboneReference("tiny"), normals, new AnomalyMethodOptions
+                {
+                    Method = AnomalyMethod.PatchCore,
+                    PatchCore = new PatchCoreOptions { CalibrationAnomaliesPerNormal = 1 },
+                    Seed = 3,
+                }, cancellationToken: cancellationToken);
+            }
+
+            public IAnomalyModel Load(Stream stream) => throw new NotSupportedException();
+        }
+    }
+}
