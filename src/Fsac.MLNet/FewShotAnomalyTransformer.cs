@@ -99,7 +99,9 @@ public sealed class FewShotAnomalyTransformer : ITransformer, IDisposable
     /// <summary>
     /// Releases this holder of the model (the transformer, or a prediction engine that owns it). The model is freed when
     /// the last holder lets go and no call is running, so disposing one prediction engine never frees the model under
-    /// another; after that, scoring throws <see cref="ObjectDisposedException"/>.
+    /// another; after that, scoring throws <see cref="ObjectDisposedException"/>. Inside a <c>TransformerChain</c> only the
+    /// chain's first Dispose reaches this transformer, so with per-request engines on a chain the model is freed by the
+    /// garbage collector rather than by the last Dispose.
     /// </summary>
     public void Dispose() => shared.Release();
 }

@@ -51,7 +51,7 @@ internal sealed class LifetimeGuard(string objectName)
     {
         lock (gate)
         {
-            ObjectDisposedException.ThrowIf(disposed, objectName);
+            if (disposed) throw new ObjectDisposedException(objectName);
             inFlight++;
         }
     }

@@ -8,11 +8,14 @@ namespace Fsac.MLNet.Pipeline;
 /// while other engines and views still score with the same model; so the model counts its holders: the transformer
 /// itself, plus one for each row mapper handed out (each prediction engine asks for one and disposes the transformer
 /// once). The model is freed when the count reaches zero and the calls in flight have ended; after that every call
-/// throws <see cref="ObjectDisposedException"/>.
+/// throws <see cref="ObjectDisposedException"/>. A count that never reaches zero (an engine made with
+/// <c>OwnsTransformer = false</c>, or ML.NET's <c>TransformerChain</c>, which passes on only its first Dispose) leaves
+/// the model to the garbage collector: memory is never freed under a call, at worst later than asked.
 /// </summary>
 internal sealed class SharedModel(IAnomalyModel model)
 {
     private readonly LifetimeGuard lifetime = new(nameof(FewShotAnomalyTransformer));
+    private readonly object gate = new();
     private int holders = 1;
 
     /// <summary>The model, for inspection; scoring goes through <see cref="Use{T}"/>.</summary>
@@ -26,15 +29,26 @@ internal sealed class SharedModel(IAnomalyModel model)
     /// <exception cref="ObjectDisposedException">The model was already freed.</exception>
     public void AddHolder()
     {
-        lifetime.Run(() => Interlocked.Increment(ref holders));
+        lock (gate)
+        {
+            if (holders == 0) throw new ObjectDisposedException(nameof(FewShotAnomalyTransformer));
+            holders++;
+        }
     }
 
     /// <summary>Removes a holder; the last one frees the model once the calls in flight end.</summary>
     public void Release()
     {
-        if (Interlocked.Decrement(ref holders) == 0) lifetime.Dispose(model.Dispose);
+        lock (gate)
+        {
+            if (holders == 0 || --holders > 0) return;
+        }
+        lifetime.Dispose(model.Dispose);
     }
 
     /// <summary>Throws <see cref="ObjectDisposedException"/> once the model has been freed.</summary>
-    public void ThrowIfReleased() => ObjectDisposedException.ThrowIf(lifetime.IsDisposed, nameof(FewShotAnomalyTransformer));
+    public void ThrowIfReleased()
+    {
+        if (lifetime.IsDisposed) throw new ObjectDisposedException(nameof(FewShotAnomalyTransformer));
+    }
 }
