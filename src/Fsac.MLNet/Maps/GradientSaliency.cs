@@ -8,7 +8,8 @@ namespace Fsac.MLNet.Maps;
 
 /// <summary>
 /// Gradient saliency (§3.5): |∂score/∂x| over the preprocessed input, averaged over the colour channels and placed on
-/// the original image through the encoder's <see cref="InputLayout"/> (a centre crop's margin scores 0).
+/// the original image through the encoder's <see cref="InputLayout"/> (a centre crop's margin scores 0). Pixels whose
+/// gradient is not finite count as 0.
 /// </summary>
 public static class GradientSaliency
 {
@@ -26,7 +27,8 @@ public static class GradientSaliency
         using var gradients = enable_grad();
         var pixels = encoder.Preprocess([image]).detach().requires_grad_(true);
         var gradient = autograd.grad([score(pixels).sum()], [pixels])[0];
-        var map = gradient.abs().mean([1]).select(0, 0).contiguous().data<float>().ToArray();
+        // A backward pass can overflow to inf or NaN where a score saturates; such pixels carry no usable direction.
+        var map = gradient.abs().mean([1]).select(0, 0).nan_to_num(0, 0, 0).contiguous().data<float>().ToArray();
         return AnomalyMapBuilder.Place(map, encoder.Layout(image.Width, image.Height), image.Width, image.Height);
     }
 }
