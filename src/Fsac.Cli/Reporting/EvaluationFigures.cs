@@ -107,7 +107,7 @@ public static class EvaluationFigures
         var rows = run.WorstCases.GroupBy(c => c.IsAnomaly).OrderByDescending(g => g.Key).ToList();
         int columns = rows.Max(g => g.Count());
         using var sheet = new RasterCanvas(columns * (tile + 10) + 10, Header + rows.Count * (tile + caption + 10));
-        sheet.TextCentred(sheet.Width / 2, 8, $"{run.Category}: worst cases of {run.Training?.Method ?? "the run"}, k={run.Shots}, seed {run.Seed}", Ink, 2);
+        sheet.TextCentred(sheet.Width / 2, 8, $"{run.Category}: worst cases of {run.WorstCasesMethod ?? run.Training?.Method ?? "the run"}, k={run.Shots}, seed {run.Seed}", Ink, 2);
         for (int r = 0; r < rows.Count; r++)
         {
             int c = 0;

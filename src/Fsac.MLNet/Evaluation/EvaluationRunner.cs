@@ -327,7 +327,7 @@ public sealed class EvaluationRunner
         return !diagnostic
             ? null
             : new RunDiagnostics(run.Context.Category.Name, run.Shots, run.Seed, [.. run.Split.Test.Select(t => t.Path)], labels,
-                scoresByMethod, curve, worst);
+                scoresByMethod, curve, worst, mapped is { } m ? EvaluationMethods.NameOf(m) : null);
     }
 
     private static double PatchSigma(IAnomalyClassifier model) => model switch

@@ -11,6 +11,7 @@ namespace Fsac.MLNet.Evaluation;
 /// <param name="Labels">True for anomalous test images, in the order of <paramref name="Paths"/>.</param>
 /// <param name="Scores">Scores of each method (by name), in the order of <paramref name="Paths"/>.</param>
 /// <param name="Training">The training curve, when a CLIP-FSAC variant ran.</param>
-/// <param name="WorstCases">Lowest-scored anomalies and highest-scored normals of that variant, with saliency maps.</param>
+/// <param name="WorstCases">Lowest-scored anomalies and highest-scored normals of <paramref name="WorstCasesMethod"/>, with its anomaly maps.</param>
+/// <param name="WorstCasesMethod">The method the worst cases and their maps come from (the first patch method, else the first CLIP-FSAC variant).</param>
 public sealed record RunDiagnostics(string Category, int Shots, int Seed, IReadOnlyList<string> Paths, IReadOnlyList<bool> Labels,
-    IReadOnlyDictionary<string, float[]> Scores, TrainingCurve? Training, IReadOnlyList<WorstCase> WorstCases);
+    IReadOnlyDictionary<string, float[]> Scores, TrainingCurve? Training, IReadOnlyList<WorstCase> WorstCases, string? WorstCasesMethod = null);
