@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.IO;
 using Fsac.MLNet.Model;
@@ -32,12 +31,7 @@ internal static class FsacModelFile
     public const int Version = 2;
     private const string WeightsEntry = "head.safetensors";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    private static JsonSerializerOptions Json => ModelArchive.ManifestJson;
 
     public static void Write(Stream output, FsacManifest manifest, IReadOnlyDictionary<string, torch.Tensor> tensors)
         => ModelArchive.Write(output, JsonSerializer.SerializeToUtf8Bytes(manifest, Json), WeightsEntry,

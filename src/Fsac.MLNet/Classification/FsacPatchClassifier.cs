@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.IO;
@@ -265,12 +264,7 @@ public sealed class FsacPatchClassifier : IAnomalyModel, IEncodedScorer
     private const int Version = 1;
     private const string WeightsEntry = "head.safetensors";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    private static JsonSerializerOptions Json => ModelArchive.ManifestJson;
 
     private Tensor PatchLogits(Tensor rows) => head.Logit(rows, psi, Options.ScoreTemperature);
 

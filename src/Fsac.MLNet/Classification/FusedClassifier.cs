@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.IO;
 using Fsac.MLNet.Maps;
@@ -221,12 +220,7 @@ public sealed class FusedClassifier : IAnomalyModel, IEncodedScorer
     internal const string FormatName = "fsac-fusion";
     private const int Version = 1;
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    private static JsonSerializerOptions Json => ModelArchive.ManifestJson;
 
     private static string PartEntry(int index) => $"part{index}.fsac";
 

@@ -13,6 +13,14 @@ internal static class ModelArchive
 {
     public const string ManifestEntry = "manifest.json";
 
+    /// <summary>How every model file's manifest is written and read: indented camelCase JSON, enums by name.</summary>
+    public static readonly JsonSerializerOptions ManifestJson = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
+
     /// <summary>The largest manifest accepted.</summary>
     public const long MaxManifestBytes = 16L << 20;
 

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.IO;
@@ -453,12 +452,7 @@ internal static class PatchCoreModelFile
     private const string MemoryEntry = "memory.safetensors";
     private const string MemoryKey = "memory";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    private static JsonSerializerOptions Json => ModelArchive.ManifestJson;
 
     public static void Write(Stream output, PatchCoreManifest manifest, Tensor bank)
         => ModelArchive.Write(output, JsonSerializer.SerializeToUtf8Bytes(manifest, Json), MemoryEntry,

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.IO;
@@ -649,12 +648,7 @@ internal static class WinClipModelFile
     private const string TensorsEntry = "winclip.safetensors";
     private const string AnchorsKey = "anchors";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    private static JsonSerializerOptions Json => ModelArchive.ManifestJson;
 
     private static string[] MemoryKeys(int[]? layers) => layers is null ? ["memory"] : [.. layers.Select(l => $"memory.layer{l}")];
 
