@@ -22,9 +22,11 @@ public static class DemoDataset
         ArgumentOutOfRangeException.ThrowIfLessThan(normals, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(anomalies, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 32);
-        foreach (var category in Categories)
+        for (int c = 0; c < Categories.Count; c++)
         {
-            var rng = new Random(HashCode.Combine(seed, category.Length, category[0]));
+            // A fixed formula, not HashCode.Combine: that one is salted per process, so the same seed gave other images in every run.
+            string category = Categories[c];
+            var rng = new Random(unchecked(seed * 7919 + c + 1));
             foreach (var (folder, count, defective) in new[] { ("normal", normals, false), ("anomaly", anomalies, true) })
             {
                 var dir = Directory.CreateDirectory(Path.Combine(root, category, folder)).FullName;
@@ -98,8 +100,13 @@ public static class DemoDataset
                 for (int t = -1; t <= 1; t++)
                     Paint(image, x + t, y, 25, 20, 20);
                 heading += (rng.NextDouble() - 0.5) * 0.6;
-                x += (int)Math.Round(Math.Cos(heading) * 1.5);
-                y += (int)Math.Round(Math.Sin(heading) * 1.5);
+                int nx = x + (int)Math.Round(Math.Cos(heading) * 1.5), ny = y + (int)Math.Round(Math.Sin(heading) * 1.5);
+                if (nx < 2 || ny < 2 || nx >= size - 2 || ny >= size - 2)
+                {
+                    heading += Math.PI; // turn back at the border so that every crack has its full length inside the image
+                    continue;
+                }
+                (x, y) = (nx, ny);
             }
         }
         else

@@ -37,21 +37,24 @@ public class DemoDatasetTests
         var root = Directory.CreateTempSubdirectory("fsac-demo").FullName;
         try
         {
-            DemoDataset.Render(root, normals: 4, anomalies: 4, size: 64, seed: 1);
-            foreach (var c in AnomalyDatasets.Discover(root, DatasetLayout.Folder))
-                foreach (var item in c.Test)
-                {
-                    using var image = Fsac.MLNet.Imaging.ImageLoader.Default.Load(item.Path);
-                    int defectPixels = 0;
-                    for (int y = 0; y < image.Height; y++)
-                        for (int x = 0; x < image.Width; x++)
-                        {
-                            var p = image[x, y];
-                            if ((p.R, p.G, p.B) is (25, 20, 20) or (150, 85, 40)) defectPixels++;
-                        }
-                    if (item.IsAnomaly) Assert.IsGreaterThanOrEqualTo(20, defectPixels, item.Path);
-                    else Assert.AreEqual(0, defectPixels, item.Path);
-                }
+            for (int seed = 0; seed < 12; seed++)
+            {
+                DemoDataset.Render(root, normals: 2, anomalies: 4, size: 64, seed: seed);
+                foreach (var c in AnomalyDatasets.Discover(root, DatasetLayout.Folder))
+                    foreach (var item in c.Test)
+                    {
+                        using var image = Fsac.MLNet.Imaging.ImageLoader.Default.Load(item.Path);
+                        int defectPixels = 0;
+                        for (int y = 0; y < image.Height; y++)
+                            for (int x = 0; x < image.Width; x++)
+                            {
+                                var p = image[x, y];
+                                if ((p.R, p.G, p.B) is (25, 20, 20) or (150, 85, 40)) defectPixels++;
+                            }
+                        if (item.IsAnomaly) Assert.IsGreaterThanOrEqualTo(20, defectPixels, item.Path);
+                        else Assert.AreEqual(0, defectPixels, item.Path);
+                    }
+            }
             Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => DemoDataset.Render(root, normals: 0));
         }
         finally { Directory.Delete(root, true); }
