@@ -89,8 +89,15 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         {
             using (var resnet = ResNet18Encoder.LoadDefault())
             {
-                PatchRows(table, resnet, "patchcore", new PatchCoreOptions(), shots, ct);
-                PatchRows(table, resnet, "default", DefaultMethod.For(resnet, seed: 0), shots, ct);
+                // The nearest-neighbour search in float32 and as the library runs it here (Auto), side by side.
+                var searches = PatchMemory.Resolve(SearchPrecision.Auto) == SearchPrecision.Float32
+                    ? new[] { SearchPrecision.Float32 }
+                    : [SearchPrecision.Float32, SearchPrecision.BFloat16];
+                foreach (var search in searches)
+                {
+                    PatchRows(table, resnet, "patchcore", new PatchCoreOptions { Search = search }, shots, ct);
+                    PatchRows(table, resnet, "default", DefaultMethod.For(resnet, seed: 0) with { Search = search }, shots, ct);
+                }
                 FitRows(table, "ResNet18", resnet, shots, ct);
             }
             var vocabulary = settings.Vocabulary ?? ClipPretrained.VocabularyCachePath();
@@ -175,7 +182,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                 for (int i = 0; i < repeats; i++) model.ScorePatches(patches);
                 var perImage = sw.Elapsed.TotalMilliseconds / (repeats * test.Count);
                 var input = options.Resolution is { } side ? $"{side} px, aspect kept" : $"{encoder.ImageSize}x{encoder.ImageSize}";
-                table.AddRow($"{label} ({input}) on ResNet18, fit incl. encoding", "Float32", k.ToString(),
+                table.AddRow($"{label} ({input}) on ResNet18, fit incl. encoding", $"search {options.Search}", k.ToString(),
                     $"fit {fit:F2} s; scoring beyond encoding {perImage:F2} ms/image; memory {model.MemoryPatches} patches, {model.MemoryBytes / 1e6:F1} MB");
             }
         }

@@ -112,6 +112,11 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [DefaultValue(1)]
         public int TopK { get; init; } = 1;
 
+        [CommandOption("--memory-limit <N>")]
+        [Description("patchcore: the most patches its memory keeps; a larger one is subsampled by greedy coreset selection.")]
+        [DefaultValue(40_000)]
+        public int MemoryLimit { get; init; } = 40_000;
+
         [CommandOption("--checkpoint-every <N>")]
         [Description("Epochs between the test-score checkpoints of the diagnostic run (reporting only; 0 = none).")]
         [DefaultValue(10)]
@@ -160,6 +165,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
             if (Resolution is { } r && (r < 32 || r > 2048 || r % 32 != 0)) return ValidationResult.Error("--resolution must be a multiple of 32 between 32 and 2048 pixels.");
             if (!TryParseAugmentations(Augment, out _)) return ValidationResult.Error($"Unknown --augment '{Augment}'; use none, flips, rotations or all.");
             if (TopK < 1) return ValidationResult.Error("--topk must be at least 1.");
+            if (MemoryLimit < 1) return ValidationResult.Error("--memory-limit must be at least 1.");
             return ValidationResult.Success();
         }
 
@@ -178,7 +184,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
             TryParseAugmentations(Augment, out var augmentations);
             return new EvaluationOptions
             {
-                PatchCore = new PatchCoreOptions { Resolution = Resolution, Augmentations = augmentations, TopK = TopK, Normalize = Normalize },
+                PatchCore = new PatchCoreOptions { Resolution = Resolution, Augmentations = augmentations, TopK = TopK, Normalize = Normalize, MemoryLimit = MemoryLimit },
                 Shots = shots,
                 Seeds = [.. Enumerable.Range(0, Seeds)],
                 Methods = EvaluationMethods.ParseList(Methods),

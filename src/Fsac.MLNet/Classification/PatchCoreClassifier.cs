@@ -306,7 +306,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         if (bank.DType != ScalarType.Float32 || bank.Shape.Length != 2 || bank.Shape[1] != manifest.PatchDim || bank.Shape[0] < 1)
             throw new CheckpointFormatException(source, $"its memory is {bank.DType} [{string.Join(", ", bank.Shape)}] but must be Float32 [M, {manifest.PatchDim}].");
         using var scope = NewDisposeScope();
-        var memory = new PatchMemory(bank.ToTensor());
+        var memory = new PatchMemory(bank.ToTensor(), manifest.Options.Search);
         return new PatchCoreClassifier(encoder, ownsEncoder, manifest.Backbone, manifest.Options, memory,
             manifest.CalibrationNormals, manifest.CalibrationAnomalies, manifest.Shots) { MethodName = manifest.Method ?? "patchcore" };
     }
@@ -353,7 +353,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
             using var index = tensor(CoresetSampler.Select(all, options.MemoryLimit, options.Seed));
             all = all.index_select(0, index);
         }
-        return new PatchMemory(all);
+        return new PatchMemory(all, options.Search);
     }
 
     // Step 3: image score from patch distances.
@@ -376,7 +376,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
             var others = new List<Tensor>();
             if (memory is not null) others.Add(memory.Bank);
             others.AddRange(perShot.Where((_, j) => alone || j != i).Select(p => p.Values));
-            using var held = new PatchMemory(cat(others, 0));
+            using var held = new PatchMemory(cat(others, 0), options.Search);
             var variants = alone ? NormalAugmentations.Create(images[i]) : [];
             var context = new SynthesisContext([.. images.Where((_, j) => j != i)]);
             var synthetic = Enumerable.Range(0, options.CalibrationAnomaliesPerNormal).Select(_ => synthesizer.Synthesize(images[i], random, context)).ToList();

@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,6 +16,9 @@ public static class CoresetSampler
     /// <summary>Dimensions of the random projection.</summary>
     public const int ProjectionDim = 128;
 
+    // Rows one worker updates per step; below this a step runs on one thread.
+    private const int RowsPerWorker = 4096;
+
     /// <summary>
     /// The row indices of <paramref name="count"/> patches of <paramref name="features"/> <c>[M, C]</c> chosen by greedy
     /// k-center, in the order chosen; all rows when <paramref name="count"/> ≥ M. Deterministic for a seed.
@@ -26,30 +31,89 @@ public static class CoresetSampler
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         long m = features.shape[0];
         if (count >= m) return [.. Enumerable.Range(0, (int)m).Select(i => (long)i)];
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        using var generator = new Generator(unchecked((ulong)seed), CPU);
-        var x = features.to_type(ScalarType.Float32);
-        if (x.shape[1] > ProjectionDim)
-            x = x.matmul(randn([x.shape[1], ProjectionDim], generator: generator).div_(Math.Sqrt(ProjectionDim)));
+        // The projection, transposed to [width, M]: a step streams over rows, a vector of rows at a time.
+        float[] xt;
+        int width;
+        using (NewDisposeScope())
+        using (no_grad())
+        using (var generator = new Generator(unchecked((ulong)seed), CPU))
+        {
+            var projected = features.to_type(ScalarType.Float32);
+            if (projected.shape[1] > ProjectionDim)
+                projected = projected.matmul(randn([projected.shape[1], ProjectionDim], generator: generator).div_(Math.Sqrt(ProjectionDim)));
+            width = (int)projected.shape[1];
+            xt = projected.t().contiguous().data<float>().ToArray();
+        }
+        int rows = (int)m;
+        var norms = new float[rows];
+        for (int k = 0; k < width; k++)
+        {
+            var column = xt.AsSpan(k * rows, rows);
+            for (int j = 0; j < rows; j++) norms[j] += column[j] * column[j];
+        }
         var chosen = new long[count];
         chosen[0] = new Random(seed).NextInt64(m);
-        // ‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c: one matrix-vector product a step, into buffers allocated once.
-        var norms = x.square().sum(1);
-        var nearest = SquaredDistances(x, norms, chosen[0]);
+        var nearest = new float[rows];
+        Array.Fill(nearest, float.PositiveInfinity);
+        var products = new float[rows];
+        var centre = new float[width];
+        int workers = Math.Clamp(rows / RowsPerWorker, 1, Environment.ProcessorCount);
+        var bestOfWorker = new (float Distance, int Row)[workers];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = workers };
         for (int i = 1; i < count; i++)
         {
-            nearest[chosen[i - 1]] = tensor(-1f);                     // never chosen twice, even among repeated rows
-            chosen[i] = nearest.argmax().item<long>();
-            using var step = NewDisposeScope();
-            nearest.copy_(minimum(nearest, SquaredDistances(x, norms, chosen[i])));
+            int c = (int)chosen[i - 1];
+            for (int k = 0; k < width; k++) centre[k] = xt[k * rows + c];
+            float centreNorm = norms[c];
+            // ‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c for every row, the running minimum kept, and each worker's farthest row.
+            Parallel.For(0, workers, parallel, w =>
+            {
+                int start = (int)((long)rows * w / workers), end = (int)((long)rows * (w + 1) / workers);
+                bestOfWorker[w] = Step(xt, rows, width, start, end, centre, centreNorm, norms, products, nearest);
+            });
+            nearest[c] = float.NegativeInfinity;                       // never chosen twice, even among repeated rows
+            var (bestDistance, row) = bestOfWorker[0];
+            for (int w = 1; w < workers; w++)
+                if (bestOfWorker[w].Distance > bestDistance) (bestDistance, row) = bestOfWorker[w];
+            if (row == c) row = FarthestOther(nearest);                // the centre was its worker's farthest row
+            chosen[i] = row;
         }
         return chosen;
     }
 
-    private static Tensor SquaredDistances(Tensor x, Tensor norms, long centre)
+    // One greedy step over rows [start, end): products with the centre, the running minimum, the farthest row.
+    private static (float Distance, int Row) Step(float[] xt, int rows, int width, int start, int end, float[] centre, float centreNorm,
+        float[] norms, float[] products, float[] nearest)
     {
-        var c = x[centre];
-        return norms.add(norms[centre]).sub_(x.mv(c).mul_(2));
+        var dot = products.AsSpan(start, end - start);
+        dot.Clear();
+        int vectors = dot.Length / Vector<float>.Count;
+        var dotV = MemoryMarshal.Cast<float, Vector<float>>(dot);
+        for (int k = 0; k < width; k++)
+        {
+            var column = xt.AsSpan(k * rows + start, end - start);
+            var columnV = MemoryMarshal.Cast<float, Vector<float>>(column);
+            var ck = new Vector<float>(centre[k]);
+            for (int v = 0; v < vectors; v++) dotV[v] += columnV[v] * ck;
+            for (int j = vectors * Vector<float>.Count; j < dot.Length; j++) dot[j] += column[j] * centre[k];
+        }
+        float best = float.NegativeInfinity;
+        int bestRow = start;
+        for (int j = 0; j < dot.Length; j++)
+        {
+            int row = start + j;
+            float d = Math.Min(nearest[row], norms[row] + centreNorm - 2 * dot[j]);
+            nearest[row] = d;
+            if (d > best) (best, bestRow) = (d, row);
+        }
+        return (best, bestRow);
+    }
+
+    private static int FarthestOther(float[] nearest)
+    {
+        int best = 0;
+        for (int j = 1; j < nearest.Length; j++)
+            if (nearest[j] > nearest[best]) best = j;
+        return best;
     }
 }

@@ -28,6 +28,12 @@ public sealed record PatchCoreOptions
     /// </summary>
     public bool Normalize { get; init; }
 
+    /// <summary>
+    /// How the nearest memory patch is found: <see cref="SearchPrecision.Auto"/> (the default) ranks candidates in
+    /// bfloat16 where the CPU does that natively and re-checks them in float32.
+    /// </summary>
+    public SearchPrecision Search { get; init; } = SearchPrecision.Auto;
+
     /// <summary>σ of the Gaussian that smooths anomaly maps, in input pixels (PatchCore: 4); 0 turns smoothing off.</summary>
     public double MapSigma { get; init; } = 4.0;
 
@@ -51,6 +57,7 @@ public sealed record PatchCoreOptions
             throw new ArgumentOutOfRangeException(nameof(Resolution), r, "must be a multiple of 32 between 32 and 2048 pixels (e.g. 224, 320, 448).");
         if ((Augmentations & ~PatchAugmentations.All) != 0) throw new ArgumentOutOfRangeException(nameof(Augmentations), Augmentations, "unknown augmentation.");
         ArgumentOutOfRangeException.ThrowIfLessThan(MemoryLimit, 1, nameof(MemoryLimit));
+        if (!Enum.IsDefined(Search)) throw new ArgumentOutOfRangeException(nameof(Search), Search, "unknown search precision.");
         ArgumentOutOfRangeException.ThrowIfLessThan(TopK, 1, nameof(TopK));
         if (!(MapSigma >= 0) || double.IsInfinity(MapSigma)) throw new ArgumentOutOfRangeException(nameof(MapSigma), MapSigma, "must be 0 or positive.");
         ArgumentException.ThrowIfNullOrWhiteSpace(SynthesisMethod, nameof(SynthesisMethod));
