@@ -9,7 +9,8 @@ namespace Fsac.MLNet.Classification;
 /// The method used when none is named (<c>FewShotAnomaly(...)</c>, <c>fsac fit</c>, <c>fsac eval --methods default</c>):
 /// few-shot PatchCore that sees the whole image at 224 px on its shorter side (aspect ratio kept, no centre crop),
 /// compares unit-length patch features (their pattern, not their magnitude), adds flipped and rotated copies of the
-/// shots to the memory, and scores an image by the mean of its 10 most distant patches. Chosen on elpv/mono and
+/// shots to the memory, keeps at most 4096 patches (greedy coreset), and scores an image by the mean of its 10 most
+/// distant patches. Chosen on elpv/mono and
 /// deeppcb groups 12100 and 12300 against PatchCore's own settings (224x224 centre crop, raw features, no copies, the
 /// single most distant patch), then confirmed on cookies, elpv/poly and deeppcb group 44000 (README, Results). On a
 /// fixed-input backbone (a ViT) the input stays the backbone's own.
@@ -23,6 +24,7 @@ public static class DefaultMethod
         Normalize = true,
         Augmentations = PatchAugmentations.All,
         TopK = 10,
+        MemoryLimit = 4096,
     };
 
     /// <summary>The default's options with <paramref name="seed"/> and <paramref name="batchSize"/>.</summary>

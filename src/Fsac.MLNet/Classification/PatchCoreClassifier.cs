@@ -132,11 +132,18 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         var view = options.Resolution is { } r ? encoder.WithResolution(r) : encoder;
         var perShot = ExtractPatches(view, normals, options, cancellationToken);
         if (view != encoder) view.Dispose();
+        PatchMemory? memory = null;
         try
         {
-            var memory = BuildMemoryBank(perShot, options, existing: null);
-            var (normalScores, anomalyScores) = Calibrate(view, normals, perShot, memory: null, options, synthesizer, new Random(options.Seed), cancellationToken);
+            (memory, var sources) = BuildMemoryBank(perShot, options, existing: null);
+            var (normalScores, anomalyScores) = Calibrate(view, normals, perShot, memory, sources, hasExisting: false, options, synthesizer,
+                new Random(options.Seed), cancellationToken);
             return new PatchCoreClassifier(encoder, ownsEncoder, backbone, options, memory, normalScores, anomalyScores, normals.Count);
+        }
+        catch
+        {
+            memory?.Dispose();
+            throw;
         }
         finally
         {
@@ -158,13 +165,15 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         if (normals.Any(n => n is null)) throw new ArgumentException("a normal image is null", nameof(normals));
         var synthesizer = AnomalySynthesizers.Create(Options.SynthesisMethod);
         var perShot = ExtractPatches(encoder, normals, Options, cancellationToken);
+        PatchMemory? grown = null;
         try
         {
-            var (normalScores, anomalyScores) = Calibrate(encoder, normals, perShot, memory, Options, synthesizer,
+            (grown, var sources) = BuildMemoryBank(perShot, Options, memory);
+            var (normalScores, anomalyScores) = Calibrate(encoder, normals, perShot, grown, sources, hasExisting: true, Options, synthesizer,
                 new Random(unchecked(Options.Seed * 486187739 + Shots)), cancellationToken);
-            var grown = BuildMemoryBank(perShot, Options, memory);
             memory.Dispose();
             memory = grown;
+            grown = null;
             calibrationNormals.AddRange(normalScores);
             calibrationAnomalies.AddRange(anomalyScores);
             Threshold = ThresholdSelector.F1Optimal(calibrationNormals, calibrationAnomalies);
@@ -172,6 +181,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         }
         finally
         {
+            grown?.Dispose();
             foreach (var p in perShot) p.Dispose();
         }
     }
@@ -340,43 +350,54 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         }
     }
 
-    // Step 2: the memory bank, the existing one first, then every new patch, coreset-subsampled past the limit.
-    private static PatchMemory BuildMemoryBank(IReadOnlyList<PatchFeatures> perShot, PatchCoreOptions options, PatchMemory? existing)
+    // Step 2: the memory bank, the existing one first, then every new patch, coreset-subsampled past the limit; with the
+    // source of each kept row (-1 for the existing memory, else the index of the new image it came from).
+    private static (PatchMemory Memory, int[] Sources) BuildMemoryBank(IReadOnlyList<PatchFeatures> perShot, PatchCoreOptions options, PatchMemory? existing)
     {
         using var scope = NewDisposeScope();
         var parts = new List<Tensor>();
-        if (existing is not null) parts.Add(existing.Bank);
-        parts.AddRange(perShot.Select(p => p.Values));
+        var sources = new List<int>();
+        if (existing is not null)
+        {
+            parts.Add(existing.Bank);
+            sources.AddRange(Enumerable.Repeat(-1, (int)existing.Count));
+        }
+        for (int j = 0; j < perShot.Count; j++)
+        {
+            parts.Add(perShot[j].Values);
+            sources.AddRange(Enumerable.Repeat(j, (int)perShot[j].Values.shape[0]));
+        }
         var all = cat(parts, 0);
+        var kept = sources.ToArray();
         if (all.shape[0] > options.MemoryLimit)
         {
-            using var index = tensor(CoresetSampler.Select(all, options.MemoryLimit, options.Seed));
+            var chosen = CoresetSampler.Select(all, options.MemoryLimit, options.Seed);
+            using var index = tensor(chosen);
             all = all.index_select(0, index);
+            kept = [.. chosen.Select(i => kept[i])];
         }
-        return new PatchMemory(all, options.Search);
+        return (new PatchMemory(all, options.Search), kept);
     }
 
     // Step 3: image score from patch distances.
     private float ScoreImage(Tensor patchDistances) => PatchScoring.ImageScore(patchDistances, Options.TopK);
 
-    // Leave-one-out calibration scores: each new image and its synthetic anomalies against the memory of everything
-    // else (the existing memory and the other new images). With a single image and no memory yet, its augmented
-    // variants stand in for held-out normals against its own memory.
+    // Leave-one-out calibration scores: each new image and its synthetic anomalies against the memory without that
+    // image's rows (the memory as built, so a subsampled memory is calibrated as subsampled). With a single image and no
+    // earlier memory, its augmented variants stand in for held-out normals against its own memory.
     private static (List<float> Normals, List<float> Anomalies) Calibrate(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> images,
-        IReadOnlyList<PatchFeatures> perShot, PatchMemory? memory, PatchCoreOptions options, IAnomalySynthesizer synthesizer, Random random,
-        CancellationToken cancellationToken)
+        IReadOnlyList<PatchFeatures> perShot, PatchMemory memory, int[] sources, bool hasExisting, PatchCoreOptions options,
+        IAnomalySynthesizer synthesizer, Random random, CancellationToken cancellationToken)
     {
         var normals = new List<float>();
         var anomalies = new List<float>();
+        bool alone = !hasExisting && images.Count == 1;
         for (int i = 0; i < images.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            bool alone = memory is null && images.Count == 1;
-            var others = new List<Tensor>();
-            if (memory is not null) others.Add(memory.Bank);
-            others.AddRange(perShot.Where((_, j) => alone || j != i).Select(p => p.Values));
-            using var held = new PatchMemory(cat(others, 0), options.Search);
+            using var held = alone ? null : HeldOut(memory, sources, perShot, i, options);
+            var against = held ?? memory;
             var variants = alone ? NormalAugmentations.Create(images[i]) : [];
             var context = new SynthesisContext([.. images.Where((_, j) => j != i)]);
             var synthetic = Enumerable.Range(0, options.CalibrationAnomaliesPerNormal).Select(_ => synthesizer.Synthesize(images[i], random, context)).ToList();
@@ -385,14 +406,14 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
                 if (alone)
                 {
                     using var patches = encoder.EncodePatches(variants, options.InferenceBatchSize, cancellationToken);
-                    normals.AddRange(ScoreAgainst(held, patches, options));
+                    normals.AddRange(ScoreAgainst(against, patches, options));
                 }
                 else
                 {
-                    normals.AddRange(ScoreAgainst(held, perShot[i], options, count: 1, prepared: true));
+                    normals.AddRange(ScoreAgainst(against, perShot[i], options, count: 1, prepared: true));
                 }
                 using var anomalyPatches = encoder.EncodePatches([.. synthetic.Select(s => s.Image)], options.InferenceBatchSize, cancellationToken);
-                anomalies.AddRange(ScoreAgainst(held, anomalyPatches, options));
+                anomalies.AddRange(ScoreAgainst(against, anomalyPatches, options));
             }
             finally
             {
@@ -401,6 +422,21 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
             }
         }
         return (normals, anomalies);
+    }
+
+    // The memory's rows that did not come from new image i; should subsampling have kept none of the others' rows, the
+    // others' patches themselves (or, with no other image, the whole memory).
+    private static PatchMemory HeldOut(PatchMemory memory, int[] sources, IReadOnlyList<PatchFeatures> perShot, int i, PatchCoreOptions options)
+    {
+        using var scope = NewDisposeScope();
+        var rows = Enumerable.Range(0, sources.Length).Where(r => sources[r] != i).Select(r => (long)r).ToArray();
+        if (rows.Length > 0)
+        {
+            using var index = tensor(rows);
+            return new PatchMemory(memory.Bank.index_select(0, index), options.Search);
+        }
+        var others = perShot.Where((_, j) => j != i).Select(p => p.Values).ToList();
+        return new PatchMemory(others.Count > 0 ? cat(others, 0) : memory.Bank, options.Search);
     }
 
     private static IEnumerable<float> ScoreAgainst(PatchMemory memory, PatchFeatures patches, PatchCoreOptions options, int? count = null, bool prepared = false)

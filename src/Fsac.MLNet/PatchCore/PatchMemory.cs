@@ -8,8 +8,8 @@ namespace Fsac.MLNet.PatchCore;
 /// PatchCore's memory bank: normal patch features <c>[M, C]</c> and the nearest-neighbour search over them. Pure
 /// math on tensors: distances come from batched matrix products over query blocks, never per patch. In float32 they
 /// are ‖q‖² + ‖m‖² − 2 q·mᵀ; with <see cref="SearchPrecision.BFloat16"/> one bfloat16 product of
-/// <c>[q, 1]</c> and <c>[m, −‖m‖²/2]</c> ranks the memory, and the exact float32 distances to the best
-/// <see cref="Candidates"/> rows decide.
+/// <c>[q − μ, 1]</c> and <c>[m − μ, −‖m − μ‖²/2]</c> (μ the memory's mean) ranks the memory, and the exact float32
+/// distances to the best <see cref="Candidates"/> rows decide.
 /// </summary>
 public sealed class PatchMemory : IDisposable
 {
@@ -24,6 +24,7 @@ public sealed class PatchMemory : IDisposable
 
     private readonly Tensor squaredNorms;
     private readonly Tensor? ranking;
+    private readonly Tensor? centre;
 
     /// <summary>
     /// Keeps a float32 copy of <paramref name="bank"/> <c>[M, C]</c> (M ≥ 1), and for a bfloat16 search its ranking
@@ -43,8 +44,12 @@ public sealed class PatchMemory : IDisposable
         Precision = Resolve(precision);
         if (Precision == SearchPrecision.BFloat16)
         {
+            // Distances do not change when the memory's mean is subtracted from both sides, but the norms shrink, and
+            // with them the rounding error of the bfloat16 ranking (features that are all positive share a large mean).
+            centre = Bank.mean([0], keepdim: true).DetachFromDisposeScope();
+            var centred = Bank - centre;
             long width = Padded(Channels + 1);
-            ranking = cat([Bank, squaredNorms.mul(-0.5).unsqueeze(1), zeros(Count, width - Channels - 1)], 1)
+            ranking = cat([centred, centred.square().sum(1, keepdim: true).mul_(-0.5), zeros(Count, width - Channels - 1)], 1)
                 .to_type(ScalarType.BFloat16).contiguous().DetachFromDisposeScope();
         }
     }
@@ -104,13 +109,13 @@ public sealed class PatchMemory : IDisposable
         return combined.amin([1]) + block.square().sum(1);
     }
 
-    // q·m − ‖m‖²/2 is largest where ‖q − m‖ is smallest; one bfloat16 product ranks the memory, and the exact float32
-    // distances to the best candidates (differences, not the expanded form) give the result.
+    // q·m − ‖m‖²/2 (both centred) is largest where ‖q − m‖ is smallest; one bfloat16 product ranks the memory, and the
+    // exact float32 distances to the best candidates (differences, not the expanded form) give the result.
     private Tensor RankedSquaredDistances(Tensor block)
     {
         using var noGrad = no_grad();
         long rows = block.shape[0], width = ranking!.shape[1];
-        var query = cat([block, ones(rows, 1), zeros(rows, width - Channels - 1)], 1).to_type(ScalarType.BFloat16);
+        var query = cat([block - centre!, ones(rows, 1), zeros(rows, width - Channels - 1)], 1).to_type(ScalarType.BFloat16);
         var scores = query.matmul(ranking.t());
         int candidates = (int)Math.Min(Candidates, Count);
         var best = scores.topk(candidates, dim: 1, largest: true, sorted: false).indexes;
@@ -126,5 +131,6 @@ public sealed class PatchMemory : IDisposable
         Bank.Dispose();
         squaredNorms.Dispose();
         ranking?.Dispose();
+        centre?.Dispose();
     }
 }

@@ -247,7 +247,7 @@ public sealed class PatchCoreClassifierTests
         using var model = PatchCoreClassifier.Fit(encoder, [shot], Options);
         Assert.AreEqual(PatchesPerImage, model.MemoryPatches);
         Assert.IsTrue(float.IsFinite(model.Threshold));
-        Assert.AreEqual(0f, model.Score([shot])[0], 1e-2f, "a shot is in its own memory");
+        var own = model.Score([shot])[0]; Assert.AreEqual(0f, own, 1e-2f, $"a shot is in its own memory ({own})");
     }
 
     [TestMethod]
