@@ -50,14 +50,30 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [Description("Minimum measuring time per throughput case (default 5).")]
         public double Seconds { get; init; } = 5;
 
+        [CommandOption("--soak <ROUNDS>")]
+        [Description("Instead of the benchmarks: fit the default method ROUNDS times in one process, scoring --soak-images images with maps after each fit, and print the resident memory after every round.")]
+        public int? Soak { get; init; }
+
+        [CommandOption("--soak-images <N>")]
+        [Description("Images scored per soak round (default 200).")]
+        public int SoakImages { get; init; } = 200;
+
         [CommandOption("-v|--verbose")]
         [Description("Print stack traces on errors.")]
         public bool Verbose { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (Soak is < 1) return ValidationResult.Error("--soak must be at least 1 round.");
+            if (SoakImages < 1) return ValidationResult.Error("--soak-images must be at least 1.");
+            return ValidationResult.Success();
+        }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken ct)
     {
         if (settings.Threads is int t) torch.set_num_threads(t);
+        if (settings.Soak is int rounds) return SoakRun.Run(rounds, settings.SoakImages, Photo, ct);
         var batches = ParseList(settings.Batches);
         var shots = ParseList(settings.Shots);
         var table = new Table().AddColumns("case", "precision", "batch / shots", "result");
@@ -193,7 +209,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     }
 
     // A 480x360 textured "part" with a seeded pattern, so encoders and synthesis see realistic content.
-    private static Image<Rgb24> Photo(int seed)
+    internal static Image<Rgb24> Photo(int seed)
     {
         var rng = new Random(seed);
         var image = new Image<Rgb24>(480, 360);
@@ -252,10 +268,14 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         return patch + v.Layers * perLayer + 2.0 * w * embedDim;
     }
 
-    internal static double PeakRssMegabytes()
+    internal static double PeakRssMegabytes() => ProcessStatusMegabytes("VmHWM:");
+
+    /// <summary>A memory figure of this process from <c>/proc/self/status</c> (e.g. <c>VmRSS:</c>), in MB; NaN elsewhere.</summary>
+    internal static double ProcessStatusMegabytes(string field)
     {
+        if (!File.Exists("/proc/self/status")) return double.NaN;
         foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
                 return double.Parse(line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
         return double.NaN;
     }
