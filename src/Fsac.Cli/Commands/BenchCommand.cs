@@ -6,6 +6,7 @@ using Fsac.MLNet.Clip;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Model;
+using Fsac.MLNet.Native;
 using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Synthesis;
 using SixLabors.ImageSharp;
@@ -72,6 +73,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken ct)
     {
+        TorchRuntime.EnsureLoaded();
         if (settings.Threads is int t) torch.set_num_threads(t);
         if (settings.Soak is int rounds) return SoakRun.Run(rounds, settings.SoakImages, Photo, ct);
         var batches = ParseList(settings.Batches);

@@ -231,6 +231,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        TorchRuntime.EnsureLoaded();
         if (settings.Threads is int threads) torch.set_num_threads(threads);
         // A log file gets whole lines: Spectre would wrap them at 80 columns.
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);

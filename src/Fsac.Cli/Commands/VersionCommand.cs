@@ -5,7 +5,7 @@ using TorchSharp;
 
 namespace Fsac.Cli.Commands;
 
-/// <summary><c>fsac version</c>: library version and whether libtorch loads.</summary>
+/// <summary><c>fsac version</c>: library version, whether libtorch loads, and from which files.</summary>
 public sealed class VersionCommand : Command
 {
     public override int Execute(CommandContext context, CancellationToken cancellationToken)
@@ -14,6 +14,8 @@ public sealed class VersionCommand : Command
         AnsiConsole.MarkupLine($"Fsac.MLNet {version}");
         TorchRuntime.EnsureLoaded();
         AnsiConsole.MarkupLine($"libtorch threads: {torch.get_num_threads()}");
+        // Whole lines (Spectre would fold a long path at the console width), for people and scripts to read.
+        foreach (var path in TorchRuntime.LoadedLibraries) Console.WriteLine($"native library: {path}");
         return ExitCodes.Success;
     }
 }
