@@ -223,6 +223,24 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     /// <summary>Saves the model to a file atomically: a temp file beside <paramref name="path"/>, then a rename.</summary>
     public void Save(string path) => AtomicFile.Write(path, Save);
 
+    /// <summary>
+    /// Writes a PatchCore model (the default method included) as one ONNX graph
+    /// (<see cref="PatchCoreClassifier.ExportOnnx(Stream, int?, int?)"/>), for inputs of the layout of an
+    /// <paramref name="imageWidth"/> × <paramref name="imageHeight"/> image (a square one when neither is given).
+    /// </summary>
+    /// <exception cref="NotSupportedException">The method or its encoder has no ONNX form; the message names it.</exception>
+    public void ExportOnnx(Stream output, int? imageWidth = null, int? imageHeight = null) => lifetime.Run(() =>
+    {
+        if (Inner is not PatchCoreClassifier memory)
+            throw new NotSupportedException($"A '{AnomalyMethodOptions.NameOf(Method)}' model has no ONNX export; only PatchCore models (the default method included) have one.");
+        memory.ExportOnnx(output, imageWidth, imageHeight);
+        return 0;
+    });
+
+    /// <summary>Writes the ONNX graph (see <see cref="ExportOnnx(Stream, int?, int?)"/>) to a file atomically.</summary>
+    public void ExportOnnx(string path, int? imageWidth = null, int? imageHeight = null)
+        => AtomicFile.Write(path, stream => ExportOnnx(stream, imageWidth, imageHeight));
+
     /// <summary>Loads a model file that records its backbone (any method), re-creating that encoder, which the model then owns.</summary>
     /// <exception cref="CheckpointFormatException">The file is corrupt, incomplete, or of an unknown format or version.</exception>
     /// <exception cref="InvalidOperationException">The model does not record its backbone.</exception>

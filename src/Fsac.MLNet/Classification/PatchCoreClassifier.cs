@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Export;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.IO;
 using Fsac.MLNet.Maps;
@@ -265,6 +266,22 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
 
     /// <summary>Saves the model to a file atomically (see <see cref="Save(Stream)"/>).</summary>
     public void Save(string path) => AtomicFile.Write(path, Save);
+
+    /// <summary>
+    /// Writes the model as one ONNX graph (<see cref="OnnxExport"/>): resized RGB pixels <c>[N, 3, H, W]</c> on the 0..255
+    /// scale in, <c>score</c>, <c>is_anomaly</c> and the patch-grid <c>anomaly_map</c> out. H × W is the input layout
+    /// of an <paramref name="imageWidth"/> × <paramref name="imageHeight"/> image (<see cref="ResNet18Encoder.Layout"/>:
+    /// the aspect ratio decides it once the model sees whole images); neither given means a square image, so the
+    /// encoder's square input (224 × 224 for the default).
+    /// </summary>
+    /// <exception cref="NotSupportedException">The encoder has no ONNX form (only ResNet18 in float32 has one); the message names it.</exception>
+    /// <exception cref="ArgumentException">Only one of the width and height is given.</exception>
+    public void ExportOnnx(Stream output, int? imageWidth = null, int? imageHeight = null)
+        => OnnxExport.Write(this, encoder, memory, output, imageWidth, imageHeight);
+
+    /// <summary>Writes the ONNX graph (see <see cref="ExportOnnx(Stream, int?, int?)"/>) to a file atomically.</summary>
+    public void ExportOnnx(string path, int? imageWidth = null, int? imageHeight = null)
+        => AtomicFile.Write(path, stream => ExportOnnx(stream, imageWidth, imageHeight));
 
     /// <summary>Loads a model saved by <see cref="Save(Stream)"/> to run on <paramref name="encoder"/> (borrowed).</summary>
     /// <exception cref="IncompatibleModelException">The model was fitted with another encoder or patch width.</exception>

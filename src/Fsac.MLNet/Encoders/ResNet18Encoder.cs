@@ -163,13 +163,29 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// <exception cref="ArgumentException">The images' layouts differ in size.</exception>
     public torch.Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images)
     {
+        using var scope = torch.NewDisposeScope();
+        var pixels = Pixels(images);
+        if (images.Count == 0) return pixels.MoveToOuterDisposeScope();
+        int height = (int)pixels.shape[2], width = (int)pixels.shape[3];
+        using var order = torch.tensor(_preprocess.ChannelOrder.Select(c => (long)c).ToArray());
+        using var mean = torch.tensor(MeanImage(width, height), [1, 3, height, width]);
+        return pixels.index_select(1, order).sub_(mean).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The images resized to their <see cref="Layout"/> (bilinear) before any normalisation: RGB order, values on the
+    /// 0..255 scale. <see cref="Preprocess"/> is these pixels reordered to BGR minus the mean image; an exported ONNX
+    /// model (<see cref="Classification.PatchCoreClassifier.ExportOnnx(Stream, int?, int?)"/>) takes them as its input.
+    /// </summary>
+    /// <returns>float32 <c>[N, 3, H, W]</c>.</returns>
+    /// <exception cref="ArgumentException">The images' layouts differ in size.</exception>
+    public torch.Tensor Pixels(IReadOnlyList<Image<Rgb24>> images)
+    {
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0) return torch.zeros(0, 3, ImageSize, ImageSize);
         var first = Layout(images[0].Width, images[0].Height);
         int width = first.Width, height = first.Height, plane = width * height;
         var data = new float[images.Count * 3 * plane];
-        var order = _preprocess.ChannelOrder;
-        var mean = MeanImage(width, height);
         for (var i = 0; i < images.Count; i++)
         {
             var layout = Layout(images[i].Width, images[i].Height);
@@ -185,12 +201,10 @@ public sealed class ResNet18Encoder : IImageEncoder
                     for (var x = 0; x < width; x++)
                     {
                         var p = row[x];
-                        var at = y * width + x;
-                        for (var c = 0; c < 3; c++)
-                        {
-                            var value = order[c] switch { 0 => p.R, 1 => p.G, _ => p.B };
-                            data[offset + c * plane + at] = value - mean[c * plane + at];
-                        }
+                        var at = offset + y * width + x;
+                        data[at] = p.R;
+                        data[at + plane] = p.G;
+                        data[at + 2 * plane] = p.B;
                     }
                 }
             });
@@ -260,8 +274,17 @@ public sealed class ResNet18Encoder : IImageEncoder
         ctx.Resize(layout.Width, layout.Height, KnownResamplers.Triangle);
     }
 
-    // The ONNX mean image [3, 224, 224], resampled bilinearly to other input sizes (it is smooth), cached per size.
-    private float[] MeanImage(int width, int height)
+    /// <summary>The backbone's network (weights and architecture), for the ONNX export.</summary>
+    internal ResNetBackbone Backbone => _backbone;
+
+    /// <summary>Output channel c of the normalisation is input (RGB) channel <c>ChannelOrder[c]</c> ({2, 1, 0}: BGR).</summary>
+    internal IReadOnlyList<int> ChannelOrder => _preprocess.ChannelOrder;
+
+    /// <summary>
+    /// The mean image <c>[3, height, width]</c> (normalised channel order, row-major) subtracted by <see cref="Preprocess"/>:
+    /// the ONNX mean image at 224x224, resampled bilinearly to other input sizes (it is smooth), cached per size.
+    /// </summary>
+    internal float[] MeanImage(int width, int height)
     {
         int s = _preprocess.ImageSize;
         if (width == s && height == s) return _preprocess.Mean;

@@ -28,6 +28,9 @@ internal sealed class ResNetBackbone : nn.Module<Tensor, Tensor>
         for (var i = 0; i < _stages.Length; i++) register_module($"layer{i + 1}", _stages[i]);
     }
 
+    /// <summary>The architecture the network was built from.</summary>
+    public ResNetConfig Config => _config;
+
     /// <inheritdoc />
     public override Tensor forward(Tensor input) => Features(input, pooled: true, patches: false).Pooled!;
 

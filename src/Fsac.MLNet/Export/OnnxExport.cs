@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Reflection;
+using Fsac.MLNet.Classification;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Export.Onnx;
+using Google.Protobuf;
+using static Fsac.MLNet.Export.OnnxAttributes;
+
+namespace Fsac.MLNet.Export;
+
+/// <summary>
+/// ONNX export of a fitted PatchCore model (<see cref="PatchCoreClassifier.ExportOnnx(Stream, int?, int?)"/>): one
+/// self-contained graph (opset 17, float32) from resized pixels to the decision, for ONNX Runtime or any other ONNX
+/// engine. The network's weights and the memory bank are initializers.
+/// </summary>
+/// <remarks>
+/// <para>Input <see cref="PixelsInput"/>: float32 <c>[N, 3, H, W]</c>, RGB, on the 0..255 scale, each image resized
+/// (bilinear) to the input layout the model's encoder gives it (<see cref="IImageEncoder.Layout"/>; for the default
+/// method the shorter side at 224 px, the longer rounded to a multiple of 32) and nothing else:
+/// <see cref="ResNet18Encoder.Pixels"/> produces exactly this. H and W are fixed when the model is exported.</para>
+/// <para>The graph: the encoder's normalisation (RGB to BGR, minus the ImageNet mean image), ResNet18's stem to layer3,
+/// the patch features (<see cref="ResNetOnnxGraph"/>), unit length when the model normalises, then the exact float32
+/// nearest-neighbour search over the memory, ‖q‖² + min(‖m‖² − 2 q·m) floored at 1e-12 and square-rooted, as
+/// <see cref="PatchCore.PatchMemory"/> computes it in float32; the image score is the mean of the TopK largest patch
+/// distances. A model fitted with a bfloat16 search is exported with the exact search, whose distances it matches unless
+/// bfloat16 rounding made it miss the nearest patch.</para>
+/// <para>Outputs: <see cref="ScoreOutput"/> float32 <c>[N]</c>, <see cref="IsAnomalyOutput"/> bool <c>[N]</c>
+/// (score ≥ the model's threshold) and <see cref="AnomalyMapOutput"/> float32 <c>[N, h, w]</c>, the patch distances on
+/// the patch grid (h = H/8, w = W/8). The library's maps are these resized bilinearly to the image and smoothed with a
+/// Gaussian of σ = <see cref="PatchCore.PatchCoreOptions.MapSigma"/> pixels (<see cref="Maps.AnomalyMapBuilder"/>); a
+/// caller that wants such maps does that step itself. The metadata (<c>fsac.*</c> keys) records the threshold, the
+/// input size, σ and the backbone.</para>
+/// </remarks>
+public static class OnnxExport
+{
+    /// <summary>The input: resized RGB pixels, float32 <c>[N, 3, H, W]</c> on the 0..255 scale.</summary>
+    public const string PixelsInput = "pixels";
+
+    /// <summary>The image scores, float32 <c>[N]</c>.</summary>
+    public const string ScoreOutput = "score";
+
+    /// <summary>The decisions, bool <c>[N]</c>: score at or above the threshold.</summary>
+    public const string IsAnomalyOutput = "is_anomaly";
+
+    /// <summary>The patch distances, float32 <c>[N, h, w]</c> on the patch grid.</summary>
+    public const string AnomalyMapOutput = "anomaly_map";
+
+    /// <summary>Writes the ONNX graph of <paramref name="model"/> for inputs of the layout of a <paramref name="imageWidth"/> × <paramref name="imageHeight"/> image.</summary>
+    internal static void Write(PatchCoreClassifier model, IImageEncoder encoder, PatchCore.PatchMemory memory, Stream output, int? imageWidth, int? imageHeight)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (encoder is not ResNet18Encoder resnet)
+            throw new NotSupportedException($"ONNX export supports PatchCore on ResNet18 only; this model's encoder '{encoder.Name}' has no ONNX form.");
+        if (resnet.Precision != EncoderPrecision.Float32)
+            throw new NotSupportedException($"ONNX export needs a Float32 encoder; this model's memory was built with EncoderPrecision.{resnet.Precision} features.");
+        if (imageWidth.HasValue != imageHeight.HasValue)
+            throw new ArgumentException("Give both the image width and height, or neither (a square image).", imageWidth.HasValue ? nameof(imageHeight) : nameof(imageWidth));
+        var layout = encoder.Layout(imageWidth ?? encoder.ImageSize, imageHeight ?? encoder.ImageSize);
+        int height = layout.Height, width = layout.Width;
+        var (gridHeight, gridWidth) = ResNetOnnxGraph.PatchGrid(resnet.Backbone.Config, height, width);
+        long patches = (long)gridHeight * gridWidth, channels = memory.Channels, rows = memory.Count;
+        var options = model.Options;
+        long k = Math.Min(options.TopK, patches);
+
+        var g = new OnnxGraphBuilder("fsac_patchcore");
+        g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, height, width);
+        // The encoder's normalisation: channels reordered (RGB to BGR), then the mean image subtracted.
+        var order = g.Initializer("channel_order", resnet.ChannelOrder.Select(c => (long)c).ToArray(), 3);
+        var mean = g.Initializer("mean_image", resnet.MeanImage(width, height), 1, 3, height, width);
+        var normalised = g.Node("Sub", "normalised", [g.Node("Gather", "reordered", [PixelsInput, order], Int("axis", 1)), mean]);
+        var features = ResNetOnnxGraph.PatchFeatures(g, resnet.Backbone, normalised);
+
+        // [N, C, h, w] to one row per patch, [N, h·w, C], in the grid's row-major order.
+        var flat = g.Node("Reshape", "patch_rows.flat", [features, g.Initializer("patch_rows.shape", [0, channels, -1], 3)]);
+        var queries = g.Node("Transpose", "patch_rows", [flat], Ints("perm", 0, 2, 1));
+        var epsilon = g.Initializer("epsilon", [1e-12f]);
+        if (options.Normalize)
+        {
+            var norms = g.Node("ReduceL2", "patch_rows.norm", [queries], Ints("axes", 2), Int("keepdims", 1));
+            queries = g.Node("Div", "patch_rows.unit", [queries, g.Node("Max", "patch_rows.norm.floor", [norms, epsilon])]);
+        }
+
+        // Exact nearest-neighbour distances: ‖q‖² + min over m of (‖m‖² − 2 q·m), floored, square-rooted.
+        using (TorchSharp.torch.NewDisposeScope())
+        {
+            var bank = memory.Bank;
+            var memoryT = g.Initializer("memory_t", bank.t().contiguous().data<float>().ToArray(), channels, rows);
+            var memoryNorms = g.Initializer("memory_sq_norms", bank.square().sum(1).contiguous().data<float>().ToArray(), rows);
+            var products = g.Node("MatMul", "products", [queries, memoryT]);
+            var scaled = g.Node("Mul", "products.scaled", [products, g.Initializer("minus_two", [-2f])]);
+            var combined = g.Node("Add", "partial_sq_distances", [scaled, memoryNorms]);
+            var nearest = g.Node("ReduceMin", "nearest_partial", [combined], Ints("axes", 2), Int("keepdims", 0));
+            var queryNorms = g.Node("ReduceSumSquare", "patch_rows.sq_norm", [queries], Ints("axes", 2), Int("keepdims", 0));
+            var squared = g.Node("Add", "nearest_sq_distances", [nearest, queryNorms]);
+            var distances = g.Node("Sqrt", "distances", [g.Node("Max", "nearest_sq_distances.floor", [squared, epsilon])]);
+
+            var top = g.Node("TopK", "top_distances", [distances, g.Initializer("top_k", [k], 1)], 2, Int("axis", 1), Int("largest", 1), Int("sorted", 1))[0];
+            var score = g.Node("ReduceMean", "image_score", [top], Ints("axes", 1), Int("keepdims", 0));
+            var decision = g.Node("GreaterOrEqual", "decision", [score, g.Initializer("threshold", [model.Threshold])]);
+            var mapShape = g.Node("Concat", "map_shape", [ResNetOnnxGraph.Shape(g, features, "patches.batch", 0, 1),
+                ResNetOnnxGraph.Shape(g, features, "patches.grid", 2, 4)], Int("axis", 0));
+            var map = g.Node("Reshape", "patch_map", [distances, mapShape]);
+
+            g.Output(ScoreOutput, score, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch);
+            g.Output(IsAnomalyOutput, decision, TensorProto.Types.DataType.Bool, OnnxGraphBuilder.Batch);
+            g.Output(AnomalyMapOutput, map, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, gridHeight, gridWidth);
+        }
+
+        var invariant = CultureInfo.InvariantCulture;
+        var metadata = new Dictionary<string, string>
+        {
+            ["fsac.method"] = model.MethodName,
+            ["fsac.backbone"] = model.BackboneName,
+            ["fsac.threshold"] = model.Threshold.ToString("R", invariant),
+            ["fsac.input"] = $"RGB float32 [N, 3, {height}, {width}] on the 0..255 scale, resized bilinearly, not normalised",
+            ["fsac.input_width"] = width.ToString(invariant),
+            ["fsac.input_height"] = height.ToString(invariant),
+            ["fsac.map_sigma"] = options.MapSigma.ToString("R", invariant),
+            ["fsac.top_k"] = k.ToString(invariant),
+        };
+        var version = typeof(OnnxExport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
+        g.Build("Fsac.MLNet", version, $"Few-shot PatchCore ({model.BackboneName}): {PixelsInput} to {ScoreOutput}, {IsAnomalyOutput} and {AnomalyMapOutput}.", metadata)
+            .WriteTo(output);
+    }
+}

@@ -1,0 +1,121 @@
+using System.Runtime.InteropServices;
+using Fsac.MLNet.Export.Onnx;
+using Google.Protobuf;
+
+namespace Fsac.MLNet.Export;
+
+/// <summary>
+/// Builds one ONNX model (IR version 8, default-domain opset <see cref="Opset"/>) over the generated protobuf classes:
+/// constant tensors (initializers), nodes in topological order, and the graph's named, typed inputs and outputs. Every
+/// value name is unique: a node's output is named after the node.
+/// </summary>
+internal sealed class OnnxGraphBuilder
+{
+    /// <summary>The operator set version the graph is written against.</summary>
+    public const int Opset = 17;
+
+    /// <summary>A dimension written as <see cref="BatchDimension"/> in input and output shapes: the batch size, free.</summary>
+    public const long Batch = -1;
+
+    /// <summary>The symbolic name of the batch dimension.</summary>
+    public const string BatchDimension = "N";
+
+    private const long IrVersion = 8;
+
+    private readonly GraphProto graph;
+    private readonly HashSet<string> names = new(StringComparer.Ordinal);
+
+    /// <summary>Starts an empty graph called <paramref name="name"/>.</summary>
+    public OnnxGraphBuilder(string name) => graph = new GraphProto { Name = name };
+
+    /// <summary>Adds a float32 constant of shape <paramref name="dims"/> (row-major <paramref name="values"/>) and returns its name.</summary>
+    public string Initializer(string name, ReadOnlySpan<float> values, params long[] dims)
+        => Initializer(name, TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(values), values.Length, dims);
+
+    /// <summary>Adds an int64 constant of shape <paramref name="dims"/> (row-major <paramref name="values"/>) and returns its name.</summary>
+    public string Initializer(string name, ReadOnlySpan<long> values, params long[] dims)
+        => Initializer(name, TensorProto.Types.DataType.Int64, MemoryMarshal.AsBytes(values), values.Length, dims);
+
+    /// <summary>Adds a node of <paramref name="opType"/> named <paramref name="name"/>, whose single output takes that name, and returns it.</summary>
+    public string Node(string opType, string name, IReadOnlyList<string> inputs, params AttributeProto[] attributes)
+        => AddNode(opType, name, inputs, [name], attributes)[0];
+
+    /// <summary>
+    /// Adds a node with several outputs, named <c>name</c>, <c>name.1</c>, ... (an empty input name is an omitted
+    /// optional input), and returns the output names.
+    /// </summary>
+    public IReadOnlyList<string> Node(string opType, string name, IReadOnlyList<string> inputs, int outputs, params AttributeProto[] attributes)
+        => AddNode(opType, name, inputs, [name, .. Enumerable.Range(1, outputs - 1).Select(i => $"{name}.{i}")], attributes);
+
+    /// <summary>Declares a graph input: a tensor of <paramref name="type"/> and shape <paramref name="dims"/> (<see cref="Batch"/> for the batch size).</summary>
+    public void Input(string name, TensorProto.Types.DataType type, params long[] dims)
+    {
+        Claim(name);
+        graph.Input.Add(ValueInfo(name, type, dims));
+    }
+
+    /// <summary>Declares a graph output <paramref name="name"/>: the value <paramref name="value"/>, passed through an Identity node.</summary>
+    public void Output(string name, string value, TensorProto.Types.DataType type, params long[] dims)
+    {
+        Node("Identity", name, [value]);
+        graph.Output.Add(ValueInfo(name, type, dims));
+    }
+
+    /// <summary>The model: this graph, the opset it uses, who wrote it, a description and metadata key/value pairs.</summary>
+    public ModelProto Build(string producer, string producerVersion, string description, IReadOnlyDictionary<string, string> metadata)
+    {
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = producer,
+            ProducerVersion = producerVersion,
+            DocString = description,
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (key, value) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return model;
+    }
+
+    private string Initializer(string name, TensorProto.Types.DataType type, ReadOnlySpan<byte> data, int count, long[] dims)
+    {
+        if (dims.Aggregate(1L, (a, b) => a * b) != count)
+            throw new ArgumentException($"Initializer '{name}' has {count} values but shape [{string.Join(", ", dims)}].", nameof(dims));
+        Claim(name);
+        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(data) };
+        tensor.Dims.AddRange(dims);
+        graph.Initializer.Add(tensor);
+        return name;
+    }
+
+    private string[] AddNode(string opType, string name, IReadOnlyList<string> inputs, string[] outputs, AttributeProto[] attributes)
+    {
+        foreach (var input in inputs)
+            if (input.Length > 0 && !names.Contains(input))
+                throw new InvalidOperationException($"Node '{name}' reads '{input}', which no earlier node, input or initializer defines.");
+        foreach (var output in outputs) Claim(output);
+        var node = new NodeProto { OpType = opType, Name = name };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        node.Attribute.AddRange(attributes);
+        graph.Node.Add(node);
+        return outputs;
+    }
+
+    private void Claim(string name)
+    {
+        if (!names.Add(name)) throw new InvalidOperationException($"The value name '{name}' is used twice in graph '{graph.Name}'.");
+    }
+
+    private static ValueInfoProto ValueInfo(string name, TensorProto.Types.DataType type, long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var d in dims)
+            shape.Dim.Add(d == Batch ? new TensorShapeProto.Types.Dimension { DimParam = BatchDimension } : new TensorShapeProto.Types.Dimension { DimValue = d });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
+        };
+    }
+}

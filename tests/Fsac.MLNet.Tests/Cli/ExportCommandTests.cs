@@ -1,0 +1,100 @@
+using Fsac.Cli;
+using Fsac.Cli.Commands;
+using Fsac.MLNet.Classification;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Export;
+using Fsac.MLNet.PatchCore;
+using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.TestDoubles;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using Spectre.Console.Cli.Testing;
+using TorchSharp;
+
+namespace Fsac.MLNet.Tests.Cli;
+
+/// <summary><c>fsac export</c> in-process, on a ResNet18 PatchCore model fitted on synthetic 60x40 surfaces.</summary>
+[TestClass]
+public sealed class ExportCommandTests
+{
+    private const int Resolution = 224;
+
+    private static TempDir s_folder = null!;
+    private static string s_model = null!;
+
+    [ClassInitialize]
+    public static void FitOnce(TestContext _)
+    {
+        s_folder = new TempDir();
+        var rng = new Random(4);
+        var normals = Enumerable.Range(0, 2).Select(_ => SyntheticImages.Normal(rng, 60, 40)).ToList();
+        var options = new AnomalyMethodOptions
+        {
+            Method = AnomalyMethod.PatchCore,
+            PatchCore = new PatchCoreOptions { Resolution = Resolution, Search = SearchPrecision.Float32, CalibrationAnomaliesPerNormal = 1 },
+            Seed = 1,
+        };
+        using var model = FewShotAnomalyClassifier.Fit(new BackboneReference("resnet18"), normals, options);
+        s_model = s_folder.File("surface.fsac");
+        model.Save(s_model);
+        normals.ForEach(n => n.Dispose());
+    }
+
+    [ClassCleanup]
+    public static void Cleanup() => s_folder?.Dispose();
+
+    private static (int ExitCode, string Output) Run(params string[] args)
+    {
+        var app = new CommandAppTester();
+        app.Configure(config =>
+        {
+            config.SetExceptionHandler((ex, resolver) => ErrorReporter.Report(ex, args, (IAnsiConsole)resolver!.Resolve(typeof(IAnsiConsole))!));
+            config.AddCommand<ExportCommand>("export");
+        });
+        var result = app.Run(args);
+        return (result.ExitCode, result.Output);
+    }
+
+    [TestMethod]
+    public void ExportWritesAnOnnxGraphForTheCamerasLayout_ThatScoresAsTheModelDoes()
+    {
+        var onnx = s_folder.File("out/surface.onnx");
+        var (code, output) = Run("export", "--model", s_model, "--out", onnx, "--image-size", "60x40");
+        Assert.AreEqual(ExitCodes.Success, code, output);
+        StringAssert.Contains(output, OnnxExport.AnomalyMapOutput);
+
+        using var model = FewShotAnomalyClassifier.Load(s_model);
+        using var encoder = ResNet18Encoder.LoadDefault();
+        using var view = (ResNet18Encoder)encoder.WithResolution(Resolution);
+        using var image = SyntheticImages.Defective(new Random(8), 60, 40);
+        var layout = view.Layout(60, 40);
+        using var session = new InferenceSession(onnx);
+        CollectionAssert.AreEqual(new[] { -1, 3, layout.Height, layout.Width }, session.InputMetadata[OnnxExport.PixelsInput].Dimensions);
+
+        using var scope = torch.NewDisposeScope();
+        var pixels = new DenseTensor<float>(view.Pixels([image]).data<float>().ToArray(), [1, 3, layout.Height, layout.Width]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.PixelsInput, pixels)]);
+        float score = results.Single(r => r.Name == OnnxExport.ScoreOutput).AsTensor<float>()[0];
+        float expected = model.Score([image])[0];
+        Assert.AreEqual(expected, score, 1e-5f * expected, "the exported graph scores as the saved model does");
+        Assert.AreEqual(expected >= model.Threshold, results.Single(r => r.Name == OnnxExport.IsAnomalyOutput).AsTensor<bool>()[0]);
+    }
+
+    [TestMethod]
+    public void ExportWithoutAnOutPathWritesBesideTheModel_AndABadImageSizeIsRefused()
+    {
+        var (bad, badOutput) = Run("export", "--model", s_model, "--image-size", "60by40");
+        Assert.AreNotEqual(ExitCodes.Success, bad);
+        StringAssert.Contains(badOutput, "--image-size");
+        Assert.IsFalse(File.Exists(Path.ChangeExtension(s_model, ".onnx")), "a refused command writes nothing");
+
+        var (code, output) = Run("export", "--model", s_model);
+        Assert.AreEqual(ExitCodes.Success, code, output);
+        using var session = new InferenceSession(Path.ChangeExtension(s_model, ".onnx"));
+        CollectionAssert.AreEqual(new[] { -1, 3, Resolution, Resolution }, session.InputMetadata[OnnxExport.PixelsInput].Dimensions, "a square image by default");
+    }
+}
