@@ -1,4 +1,5 @@
 using Fsac.MLNet;
+using Fsac.MLNet.IO;
 using Fsac.MLNet.Pipeline;
 using Microsoft.ML.Data;
 
@@ -20,32 +21,40 @@ namespace Microsoft.ML;
 /// </remarks>
 public static class FewShotAnomalyModelOperations
 {
-    /// <summary>Saves <paramref name="model"/> (a chain, possibly nested, or a single transformer) and its input schema to a file.</summary>
+    /// <summary>
+    /// Saves <paramref name="model"/> (a chain, possibly nested, or a single transformer) and its input schema to a
+    /// file, atomically: the archive is written to a temp file beside <paramref name="filePath"/> and renamed over it,
+    /// so a save that fails (a disposed transformer, an ML.NET transformer that cannot be saved, a full disk) leaves
+    /// no file, or the old one as it was (ML.NET's <c>Model.Save(model, schema, path)</c> creates the file before it
+    /// knows whether the model can be saved).
+    /// </summary>
     /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
     /// <param name="model">The fitted pipeline.</param>
     /// <param name="inputSchema">Schema of the data the pipeline is applied to (from <c>IDataView.Schema</c>).</param>
-    /// <param name="filePath">Archive to create or overwrite; deleted again if saving fails.</param>
+    /// <param name="filePath">Archive to create or replace.</param>
+    /// <exception cref="ObjectDisposedException">A FewShotAnomaly transformer of the pipeline was disposed.</exception>
+    /// <exception cref="IOException">The folder cannot be written, or ML.NET's temp folder cannot be created or written.</exception>
     public static void SaveWithFewShotAnomaly(this ModelOperationsCatalog catalog, ITransformer model,
         DataViewSchema inputSchema, string filePath)
     {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputSchema);
         ArgumentNullException.ThrowIfNull(filePath);
-        try
-        {
-            using var file = File.Create(filePath);
-            catalog.SaveWithFewShotAnomaly(model, inputSchema, file);
-        }
-        catch
-        {
-            File.Delete(filePath);
-            throw;
-        }
+        AtomicFile.Write(filePath, file => PipelineArchive.Save(catalog, model, inputSchema, file));
     }
 
-    /// <summary>Saves <paramref name="model"/> and its input schema to a stream (left open).</summary>
+    /// <summary>
+    /// Saves <paramref name="model"/> and its input schema to a stream (left open). Every stage is serialized before
+    /// the first byte is written, so a stage that cannot be saved leaves the stream as it was; a failure while
+    /// writing (a full disk) can still leave part of an archive: save to a path to have the file replaced atomically.
+    /// </summary>
     /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
     /// <param name="model">The fitted pipeline.</param>
     /// <param name="inputSchema">Schema of the data the pipeline is applied to.</param>
     /// <param name="stream">Writable stream that receives the archive.</param>
+    /// <exception cref="ObjectDisposedException">A FewShotAnomaly transformer of the pipeline was disposed.</exception>
+    /// <exception cref="IOException">ML.NET's temp folder cannot be created or written.</exception>
     public static void SaveWithFewShotAnomaly(this ModelOperationsCatalog catalog, ITransformer model,
         DataViewSchema inputSchema, Stream stream)
     {
@@ -61,14 +70,18 @@ public static class FewShotAnomalyModelOperations
     /// <param name="filePath">The archive.</param>
     /// <param name="inputSchema">The input schema it was saved with.</param>
     /// <param name="backboneResolver">Provides the backbones the few-shot models were fitted on; null uses <see cref="BuiltInBackboneResolver"/>.</param>
-    /// <exception cref="InvalidDataException">The file is not such an archive.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="CheckpointFormatException">The path is a folder, empty or not a regular file (a FIFO, a device).</exception>
+    /// <exception cref="InvalidDataException">The file is not such an archive, or an entry is missing, too large or corrupt.</exception>
     /// <exception cref="InvalidOperationException">A backbone is not available, or is not the one the model was fitted on.</exception>
+    /// <exception cref="IOException">ML.NET's temp folder cannot be created or written.</exception>
     public static TransformerChain<ITransformer> LoadWithFewShotAnomaly(this ModelOperationsCatalog catalog, string filePath,
         out DataViewSchema inputSchema, IBackboneResolver? backboneResolver = null)
     {
+        ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(filePath);
-        using var file = File.OpenRead(filePath);
-        return catalog.LoadWithFewShotAnomaly(file, out inputSchema, backboneResolver);
+        using var file = RegularFile.Open(filePath, "pipeline file");
+        return PipelineArchive.Load(catalog, file, filePath, backboneResolver, out inputSchema);
     }
 
     /// <summary>Loads a pipeline saved by <c>SaveWithFewShotAnomaly</c> from a stream.</summary>
@@ -76,13 +89,14 @@ public static class FewShotAnomalyModelOperations
     /// <param name="stream">The archive.</param>
     /// <param name="inputSchema">The input schema it was saved with.</param>
     /// <param name="backboneResolver">Provides the backbones the few-shot models were fitted on; null uses <see cref="BuiltInBackboneResolver"/>.</param>
-    /// <exception cref="InvalidDataException">The stream is not such an archive.</exception>
+    /// <exception cref="InvalidDataException">The stream is not such an archive, or an entry is missing, too large or corrupt.</exception>
     /// <exception cref="InvalidOperationException">A backbone is not available, or is not the one the model was fitted on.</exception>
+    /// <exception cref="IOException">ML.NET's temp folder cannot be created or written.</exception>
     public static TransformerChain<ITransformer> LoadWithFewShotAnomaly(this ModelOperationsCatalog catalog, Stream stream,
         out DataViewSchema inputSchema, IBackboneResolver? backboneResolver = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(stream);
-        return PipelineArchive.Load(catalog, stream, backboneResolver, out inputSchema);
+        return PipelineArchive.Load(catalog, stream, "pipeline stream", backboneResolver, out inputSchema);
     }
 }

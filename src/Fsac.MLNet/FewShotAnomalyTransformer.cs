@@ -9,7 +9,9 @@ namespace Fsac.MLNet;
 /// Scores images with a fitted <see cref="IAnomalyModel"/>, adding Score (decision margin: anomaly score minus
 /// threshold, positive = anomalous), PredictedLabel, Probability (anomaly score in [0, 1]) and optionally AnomalyMap.
 /// Transforming is lazy and streaming, scores images in batches, and is safe from several threads.
-/// Save it with <c>mlContext.Model.SaveWithFewShotAnomaly</c>; <c>mlContext.Model.Save</c> cannot carry it.
+/// Save it with <c>mlContext.Model.SaveWithFewShotAnomaly</c>, which writes a file atomically (a failed save leaves
+/// the old file as it was); <c>mlContext.Model.Save</c> cannot carry it, and when given a path it creates the file
+/// before asking the transformer, so its refusal leaves an incomplete file there.
 /// </summary>
 public sealed class FewShotAnomalyTransformer : ITransformer, IDisposable
 {
@@ -87,13 +89,24 @@ public sealed class FewShotAnomalyTransformer : ITransformer, IDisposable
         }
     }
 
+    /// <summary>The fitted model's backbone name and saved bytes, under one lease: a Dispose meanwhile cannot free it mid-save.</summary>
+    /// <exception cref="ObjectDisposedException">The transformer was disposed.</exception>
+    internal (string BackboneName, MemoryStream Model) SaveModel() => shared.Use(model =>
+    {
+        var bytes = new MemoryStream();
+        model.Save(bytes);
+        return (model.BackboneName, bytes);
+    });
+
     /// <summary>
     /// ML.NET's model files can only hold transformers that ML.NET itself can construct; this one refuses rather
-    /// than write a file that cannot be loaded.
+    /// than write a file that cannot be loaded. ML.NET's <c>Model.Save(model, schema, path)</c> has already created
+    /// the file by then, so the message says so.
     /// </summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
         $"{nameof(FewShotAnomalyTransformer)} cannot be saved with mlContext.Model.Save: ML.NET's model format cannot " +
-        "load third-party transformers. Use mlContext.Model.SaveWithFewShotAnomaly(model, inputSchema, path) and " +
+        "load third-party transformers (given a path, Model.Save has already created that file, and it is incomplete). " +
+        "Use mlContext.Model.SaveWithFewShotAnomaly(model, inputSchema, path), which writes the file atomically, and " +
         "mlContext.Model.LoadWithFewShotAnomaly(path, out inputSchema) (namespace Microsoft.ML, package Fsac.MLNet).");
 
     /// <summary>

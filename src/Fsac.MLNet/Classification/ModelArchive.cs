@@ -7,15 +7,22 @@ namespace Fsac.MLNet.Classification;
 /// <summary>
 /// The container every saved model uses: a zip archive holding <c>manifest.json</c> (what the model is, written by
 /// its own file class) and one safetensors entry with its tensors. Written and read in memory, without temp files;
-/// entry sizes are checked before anything is inflated.
+/// entry sizes are checked before anything is inflated (<see cref="ZipEntryReader"/>).
 /// </summary>
 internal static class ModelArchive
 {
     public const string ManifestEntry = "manifest.json";
 
+    /// <summary>
+    /// How deep a manifest's JSON may nest (manifests nest a few levels). System.Text.Json throws
+    /// <see cref="JsonException"/> past it, so a hostile manifest cannot make the reader recurse deeper.
+    /// </summary>
+    public const int MaxJsonDepth = 32;
+
     /// <summary>How every model file's manifest is written and read: indented camelCase JSON, enums by name.</summary>
     public static readonly JsonSerializerOptions ManifestJson = new()
     {
+        MaxDepth = MaxJsonDepth,
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
@@ -63,8 +70,8 @@ internal static class ModelArchive
     public static (byte[] Manifest, Dictionary<string, byte[]> Parts) ReadParts(Stream input, string source, IEnumerable<string> names)
     {
         using var zip = Open(input, source);
-        var manifest = Inflate(Entry(zip, ManifestEntry, source), MaxManifestBytes, source);
-        var parts = names.ToDictionary(n => n, n => Inflate(Entry(zip, n, source), MaxTensorBytes, source));
+        var manifest = ZipEntryReader.ReadAll(Entry(zip, ManifestEntry, source), MaxManifestBytes, source);
+        var parts = names.ToDictionary(n => n, n => ZipEntryReader.ReadAll(Entry(zip, n, source), MaxTensorBytes, source));
         return (manifest, parts);
     }
 
@@ -83,7 +90,7 @@ internal static class ModelArchive
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(ReadManifest(input, source));
+            doc = JsonDocument.Parse(ReadManifest(input, source), new JsonDocumentOptions { MaxDepth = MaxJsonDepth });
         }
         catch (JsonException e)
         {
@@ -99,7 +106,7 @@ internal static class ModelArchive
     public static byte[] ReadManifest(Stream input, string source)
     {
         using var zip = Open(input, source);
-        return Inflate(Entry(zip, ManifestEntry, source), MaxManifestBytes, source);
+        return ZipEntryReader.ReadAll(Entry(zip, ManifestEntry, source), MaxManifestBytes, source);
     }
 
     /// <summary>The manifest bytes and the tensors.</summary>
@@ -107,8 +114,8 @@ internal static class ModelArchive
     public static (byte[] Manifest, Dictionary<string, TensorData> Tensors) Read(Stream input, string source, string tensorsEntry)
     {
         using var zip = Open(input, source);
-        var manifest = Inflate(Entry(zip, ManifestEntry, source), MaxManifestBytes, source);
-        var bytes = Inflate(Entry(zip, tensorsEntry, source), MaxTensorBytes, source);
+        var manifest = ZipEntryReader.ReadAll(Entry(zip, ManifestEntry, source), MaxManifestBytes, source);
+        var bytes = ZipEntryReader.ReadAll(Entry(zip, tensorsEntry, source), MaxTensorBytes, source);
         try
         {
             using var memory = new MemoryStream(bytes, writable: false);
@@ -135,29 +142,4 @@ internal static class ModelArchive
 
     private static ZipArchiveEntry Entry(ZipArchive zip, string name, string source)
         => zip.GetEntry(name) ?? throw new CheckpointFormatException(source, $"not a saved Fsac.MLNet model: '{name}' is missing.");
-
-    // The declared size is checked first, then the inflated bytes are counted, so a lying header cannot overrun the cap.
-    private static byte[] Inflate(ZipArchiveEntry entry, long cap, string source)
-    {
-        if (entry.Length > cap)
-            throw new CheckpointFormatException(source, $"entry '{entry.FullName}' declares {entry.Length} bytes, more than the {cap} allowed.");
-        try
-        {
-            using var stream = entry.Open();
-            using var memory = new MemoryStream((int)Math.Min(entry.Length, 64L << 20));
-            var buffer = new byte[81920];
-            int read;
-            while ((read = stream.Read(buffer)) > 0)
-            {
-                if (memory.Length + read > cap || memory.Length + read > entry.Length)
-                    throw new CheckpointFormatException(source, $"entry '{entry.FullName}' inflates past its declared {entry.Length} bytes.");
-                memory.Write(buffer, 0, read);
-            }
-            return memory.ToArray();
-        }
-        catch (InvalidDataException e)
-        {
-            throw new CheckpointFormatException(source, $"the model archive is corrupt: {e.Message}", e);
-        }
-    }
 }

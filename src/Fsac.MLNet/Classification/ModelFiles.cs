@@ -8,21 +8,10 @@ internal static class ModelFiles
     /// <summary>The largest model file accepted.</summary>
     public const long MaxBytes = ModelArchive.MaxTensorBytes + ModelArchive.MaxManifestBytes;
 
-    /// <summary>
-    /// Opens <paramref name="path"/> for reading when it is a regular, non-empty file. FIFOs, sockets and devices
-    /// report a size of 0, so they are refused by their size without being opened (opening a FIFO would block).
-    /// </summary>
+    /// <summary>Opens <paramref name="path"/> for reading when it is a regular, non-empty file (<see cref="RegularFile"/>).</summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     /// <exception cref="CheckpointFormatException">The path is a folder, empty or not a regular file, or larger than <see cref="MaxBytes"/>.</exception>
-    public static FileStream OpenRegular(string path)
-    {
-        if (Directory.Exists(path)) throw new CheckpointFormatException(path, "is a folder, not a model file.");
-        var info = new FileInfo(path);
-        if (!info.Exists) throw new FileNotFoundException($"Model file not found: '{path}'.", path);
-        if (info.Length == 0) throw new CheckpointFormatException(path, "is empty or not a regular file (a FIFO, socket or device).");
-        if (info.Length > MaxBytes) throw new CheckpointFormatException(path, $"is {info.Length} bytes, more than the {MaxBytes} a model may have.");
-        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-    }
+    public static FileStream OpenRegular(string path) => RegularFile.Open(path, "model file", MaxBytes);
 
     /// <summary>A seekable copy of <paramref name="input"/> (the stream itself when it already seeks), read up to <see cref="MaxBytes"/>.</summary>
     public static Stream Buffer(Stream input, string source)

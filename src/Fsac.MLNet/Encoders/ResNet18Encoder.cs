@@ -112,8 +112,8 @@ public sealed class ResNet18Encoder : IImageEncoder
             throw new FileNotFoundException($"ResNet18 model not found: '{modelPath}'. It ships with the NuGet package {PackageId} ({ModelFolder}/{ModelFileName}).", modelPath);
         preprocessModelPath ??= FindPreprocessModel(modelPath);
 
-        var modelBytes = File.ReadAllBytes(modelPath);
-        var preprocessBytes = File.ReadAllBytes(preprocessModelPath);
+        var modelBytes = RegularFile.ReadAllBytes(modelPath, "ONNX model");
+        var preprocessBytes = RegularFile.ReadAllBytes(preprocessModelPath, "ONNX model");
         var imported = OnnxResNetImporter.ImportBackbone(OnnxModelReader.Parse(modelBytes, modelPath), modelPath);
         var preprocess = OnnxResNetImporter.ImportPreprocessing(OnnxModelReader.Parse(preprocessBytes, preprocessModelPath), preprocessModelPath);
         if (preprocess.ImageSize != imported.ImageSize)

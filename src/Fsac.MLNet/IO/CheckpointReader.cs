@@ -17,11 +17,13 @@ public static class CheckpointReader
     /// <c>CLIPModel</c> layout is renamed (q/k/v concatenated, projections transposed, <c>position_ids</c> dropped).
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist, or the directory holds no weights file.</exception>
-    /// <exception cref="CheckpointFormatException">The file is not a readable checkpoint, or is refused by the restricted unpickler.</exception>
+    /// <exception cref="CheckpointFormatException">
+    /// The file is empty or not a regular file (a FIFO, a device), is not a readable checkpoint, or is refused by the
+    /// restricted unpickler.
+    /// </exception>
     public static Dictionary<string, TensorData> ReadStateDict(string path)
     {
         if (Directory.Exists(path)) path = FindWeights(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint not found: '{path}'.", path);
         var tensors = Sniff(path) switch
         {
             Format.SafeTensors => SafeTensors.Read(path),
@@ -71,8 +73,7 @@ public static class CheckpointReader
     {
         Span<byte> head = stackalloc byte[9];
         int n;
-        using (var fs = File.OpenRead(path)) n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        if (n == 0) throw new CheckpointFormatException(path, "the file is empty.");
+        using (var fs = RegularFile.Open(path, "checkpoint")) n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         if (n >= 4 && head[..4].SequenceEqual("PK\u0003\u0004"u8)) return Format.Torch;
         // safetensors: an 8-byte little-endian header length (any first byte), then the JSON header.
         if (n == head.Length && head[8] == (byte)'{') return Format.SafeTensors;

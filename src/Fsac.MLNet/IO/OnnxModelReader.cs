@@ -7,8 +7,10 @@ namespace Fsac.MLNet.IO;
 /// <summary>
 /// Reads the weights and operator graph of an ONNX model straight from its protobuf encoding, without
 /// ONNX Runtime: <c>ModelProto</c> → <c>GraphProto</c> → nodes, initializers (<c>TensorProto</c>), inputs and
-/// outputs. Unknown fields are skipped; a truncated or corrupt file throws <see cref="CheckpointFormatException"/>.
-/// Tensors stored in external files are not supported.
+/// outputs. Unknown fields are skipped, and so are graph-valued attributes (the bodies of <c>If</c>, <c>Loop</c>,
+/// <c>Scan</c>): messages are read to a fixed depth, whatever a file nests. A truncated or corrupt file, or one whose
+/// declared sizes exceed its bytes, throws <see cref="CheckpointFormatException"/>. Tensors stored in external files
+/// are not supported.
 /// </summary>
 public static class OnnxModelReader
 {
@@ -25,12 +27,11 @@ public static class OnnxModelReader
 
     /// <summary>Reads the ONNX model at <paramref name="path"/>.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="CheckpointFormatException">The file is truncated, corrupt, or not an ONNX model.</exception>
-    public static OnnxModel Read(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model not found: '{path}'.", path);
-        return Parse(File.ReadAllBytes(path), path);
-    }
+    /// <exception cref="CheckpointFormatException">
+    /// The path is a folder, empty or not a regular file (a FIFO, a device), or the file is truncated, corrupt, or not
+    /// an ONNX model.
+    /// </exception>
+    public static OnnxModel Read(string path) => Parse(RegularFile.ReadAllBytes(path, "ONNX model"), path);
 
     /// <summary>Parses the bytes of an ONNX model; <paramref name="source"/> names it in error messages.</summary>
     /// <exception cref="CheckpointFormatException">The bytes are truncated, corrupt, or not an ONNX model.</exception>
@@ -40,7 +41,7 @@ public static class OnnxModelReader
         {
             return ReadModel(bytes);
         }
-        catch (Exception e) when (e is InvalidDataException or OverflowException)
+        catch (InvalidDataException e)
         {
             throw new CheckpointFormatException(source, $"not a readable ONNX model: {e.Message}", e);
         }
@@ -51,7 +52,7 @@ public static class OnnxModelReader
         long irVersion = 0, opset = 0;
         string producer = "", producerVersion = "";
         OnnxGraph? graph = null;
-        var r = new ProtoReader(bytes);
+        var r = new ProtoReader(bytes, "ModelProto");
         while (r.TryReadTag(out var field, out var wire))
         {
             switch (field)
@@ -81,7 +82,7 @@ public static class OnnxModelReader
     {
         string domain = "";
         long version = 0;
-        var r = new ProtoReader(bytes);
+        var r = new ProtoReader(bytes, "OperatorSetIdProto");
         while (r.TryReadTag(out var field, out var wire))
         {
             switch (field)
@@ -101,7 +102,7 @@ public static class OnnxModelReader
         var initializers = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         var inputs = new List<OnnxValueInfo>();
         var outputs = new List<OnnxValueInfo>();
-        var r = new ProtoReader(bytes);
+        var r = new ProtoReader(bytes, "GraphProto");
         while (r.TryReadTag(out var field, out var wire))
         {
             switch (field)
@@ -128,7 +129,7 @@ public static class OnnxModelReader
         var inputs = new List<string>();
         var outputs = new List<string>();
         var attributes = new Dictionary<string, OnnxAttribute>(StringComparer.Ordinal);
-        var r = new ProtoReader(bytes);
+        var r = new ProtoReader(bytes, "NodeProto");
         while (r.TryReadTag(out var field, out var wire))
         {
             switch (field)
@@ -160,7 +161,7 @@ public static class OnnxModelReader
         TensorData? t = null;
         var floats = new List<float>();
         var ints = new List<long>();
-        var r = new ProtoReader(bytes);
+        var r = new ProtoReader(bytes, "AttributeProto");
         while (r.TryReadTag(out var field, out var wire))
         {
             switch (field)
@@ -183,7 +184,7 @@ public static class OnnxModelReader
     {
         string name = "";
         var shape = new List<long>();
-        var r = new ProtoReader(bytes);
+        var r = new ProtoReader(bytes, "ValueInfoProto");
         while (r.TryReadTag(out var field, out var wire))
         {
             if (field == ValueName && wire == WireType.LengthDelimited) name = r.ReadString();
@@ -196,20 +197,20 @@ public static class OnnxModelReader
     // TypeProto.tensor_type.shape.dim[].dim_value; symbolic dimensions become -1.
     private static void ReadTensorTypeShape(ReadOnlySpan<byte> typeProto, List<long> shape)
     {
-        var type = new ProtoReader(typeProto);
+        var type = new ProtoReader(typeProto, "TypeProto");
         while (type.TryReadTag(out var field, out var wire))
         {
             if (field != TypeTensor || wire != WireType.LengthDelimited) { type.Skip(wire); continue; }
-            var tensorType = new ProtoReader(type.ReadLengthDelimited());
+            var tensorType = new ProtoReader(type.ReadLengthDelimited(), "TypeProto.Tensor");
             while (tensorType.TryReadTag(out var tf, out var tw))
             {
                 if (tf != TypeTensorShape || tw != WireType.LengthDelimited) { tensorType.Skip(tw); continue; }
-                var shapeProto = new ProtoReader(tensorType.ReadLengthDelimited());
+                var shapeProto = new ProtoReader(tensorType.ReadLengthDelimited(), "TensorShapeProto");
                 while (shapeProto.TryReadTag(out var sf, out var sw))
                 {
                     if (sf != ShapeDim || sw != WireType.LengthDelimited) { shapeProto.Skip(sw); continue; }
                     long value = -1;
-                    var dim = new ProtoReader(shapeProto.ReadLengthDelimited());
+                    var dim = new ProtoReader(shapeProto.ReadLengthDelimited(), "TensorShapeProto.Dimension");
                     while (dim.TryReadTag(out var df, out var dw))
                     {
                         if (df == DimValue && dw == WireType.Varint) value = dim.ReadInt64();
@@ -231,7 +232,7 @@ public static class OnnxModelReader
         var int64Data = new List<long>();
         var doubleData = new List<double>();
         byte[]? raw = null;
-        var r = new ProtoReader(bytes);
+        var r = new ProtoReader(bytes, "TensorProto");
         while (r.TryReadTag(out var field, out var wire))
         {
             switch (field)
@@ -256,9 +257,13 @@ public static class OnnxModelReader
         var dtype = ToScalarType(dataType) ?? throw new InvalidDataException($"tensor '{name}' has unsupported ONNX data type {dataType}.");
         if (dims.Any(d => d < 0)) throw new InvalidDataException($"tensor '{name}' has a negative dimension [{string.Join(", ", dims)}].");
         var shape = dims.ToArray();
-        var count = shape.Aggregate(1L, (a, b) => checked(a * b));
         var elementSize = TensorData.ElementSize(dtype);
-        var expectedBytes = checked(count * elementSize);
+        long expectedBytes;
+        try { expectedBytes = shape.Aggregate((long)elementSize, (a, b) => checked(a * b)); }
+        catch (OverflowException) { expectedBytes = long.MaxValue; }
+        if (expectedBytes > Array.MaxLength)
+            throw new InvalidDataException($"tensor '{name}' of shape [{string.Join(", ", shape)}] is larger than one array can hold.");
+        var count = expectedBytes / elementSize;
         byte[] data;
         if (raw is not null)
         {
@@ -268,7 +273,7 @@ public static class OnnxModelReader
         }
         else
         {
-            data = new byte[expectedBytes];
+            // The values are counted before the tensor is allocated: the dims alone are a claim, the values are in the file.
             var typed = dtype switch
             {
                 torch.ScalarType.Float32 => floatData.Count,
@@ -278,6 +283,7 @@ public static class OnnxModelReader
             };
             if (typed != count)
                 throw new InvalidDataException($"tensor '{name}' of shape [{string.Join(", ", shape)}] needs {count} values but stores {typed}.");
+            data = new byte[expectedBytes];
             var span = data.AsSpan();
             Span<byte> wide = stackalloc byte[8];
             for (var k = 0; k < count; k++)
@@ -317,7 +323,7 @@ public static class OnnxModelReader
     {
         if (wire == WireType.Varint) { into.Add(r.ReadInt64()); return; }
         Expect(wire, WireType.LengthDelimited, "repeated integer field");
-        var packed = new ProtoReader(r.ReadLengthDelimited());
+        var packed = new ProtoReader(r.ReadLengthDelimited(), "packed integers");
         while (packed.HasMore) into.Add(packed.ReadInt64());
     }
 

@@ -13,10 +13,15 @@ public static class SafeTensors
 {
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
 
+    /// <summary>How deep the header's JSON may nest: it nests three levels (entry, its fields, the shape array).</summary>
+    private const int MaxHeaderDepth = 16;
+
     /// <summary>True when <paramref name="path"/> starts like a safetensors file (plausible header length and JSON).</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="CheckpointFormatException">The path is a folder, empty or not a regular file.</exception>
     public static bool LooksLikeSafeTensors(string path)
     {
-        using var fs = File.OpenRead(path);
+        using var fs = RegularFile.Open(path, "tensor file");
         if (fs.Length < 10) return false;
         Span<byte> head = stackalloc byte[9];
         fs.ReadExactly(head);
@@ -25,15 +30,16 @@ public static class SafeTensors
     }
 
     /// <summary>Reads every tensor of a safetensors file.</summary>
-    /// <exception cref="CheckpointFormatException">The file is truncated or its header is inconsistent.</exception>
+    /// <exception cref="CheckpointFormatException">The file is not a regular file, is truncated, or its header is inconsistent.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static Dictionary<string, TensorData> Read(string path) => Read(path, out _);
 
     /// <summary>Reads every tensor of a safetensors file and its <c>__metadata__</c> strings.</summary>
+    /// <exception cref="CheckpointFormatException">The file is not a regular file, is truncated, or its header is inconsistent.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static Dictionary<string, TensorData> Read(string path, out Dictionary<string, string> metadata)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Tensor file not found: '{path}'.", path);
-        using var fs = File.OpenRead(path);
+        using var fs = RegularFile.Open(path, "tensor file");
         return Read(fs, path, out metadata);
     }
 
@@ -55,8 +61,8 @@ public static class SafeTensors
         long dataLength = fileLength - dataStart;
 
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(headerBytes); }
-        catch (JsonException e) { throw new CheckpointFormatException(path, "safetensors header is not valid JSON.", e); }
+        try { doc = JsonDocument.Parse(headerBytes, new JsonDocumentOptions { MaxDepth = MaxHeaderDepth }); }
+        catch (JsonException e) { throw new CheckpointFormatException(path, $"safetensors header is not valid JSON: {e.Message}", e); }
 
         metadata = new Dictionary<string, string>();
         var entries = new List<(string Name, torch.ScalarType DType, long[] Shape, long Begin, long End)>();
@@ -87,6 +93,8 @@ public static class SafeTensors
                 throw new CheckpointFormatException(path, $"tensor '{e.Name}' claims bytes [{e.Begin}, {e.End}) but the data section has {dataLength} bytes.");
             if (e.End - e.Begin != expected)
                 throw new CheckpointFormatException(path, $"tensor '{e.Name}' of shape [{string.Join(", ", e.Shape)}] and type {e.DType} needs {expected} bytes but its header gives {e.End - e.Begin}.");
+            if (expected > Array.MaxLength)
+                throw new CheckpointFormatException(path, $"tensor '{e.Name}' of shape [{string.Join(", ", e.Shape)}] has {expected} bytes, more than one array can hold.");
         }
         var sorted = entries.OrderBy(e => e.Begin).ToList();
         for (int i = 1; i < sorted.Count; i++)

@@ -17,6 +17,18 @@ public static class TorchPickleReader
     private const long MaxPickleBytes = 256L * 1024 * 1024;
 
     /// <summary>
+    /// How deep dicts may nest on the way to a tensor. A state dict nests a few levels; the bound keeps the
+    /// recursive walk over them shallow whatever a hostile pickle nests (the unpickler itself does not recurse).
+    /// </summary>
+    private const int MaxDictDepth = 64;
+
+    /// <summary>The longest dotted tensor name read (real ones are under 200 characters).</summary>
+    private const int MaxNameLength = 4096;
+
+    /// <summary>How many times over the tensors may view their storages' bytes, plus a slack for tiny checkpoints.</summary>
+    private const long MaxViewFactor = 4, MaxViewSlackBytes = 1L << 20;
+
+    /// <summary>
     /// Reads every tensor of a <c>torch.save</c> checkpoint. When the pickled object is a dict with a
     /// <c>state_dict</c> entry that is itself a dict (a training checkpoint with epoch, optimizer and so on),
     /// only that entry is read. Nested dicts give dotted names (<c>{"a": {"b": t}}</c> → <c>a.b</c>);
@@ -24,13 +36,14 @@ public static class TorchPickleReader
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="CheckpointFormatException">
-    /// The file is not a readable <c>torch.save</c> zip (legacy format, TorchScript archive, corrupt), or its
-    /// pickle references a global outside the whitelist, or a tensor lies outside its storage.
+    /// The path is a folder or not a regular file, or the file is not a readable <c>torch.save</c> zip (legacy format,
+    /// TorchScript archive, corrupt), or its pickle references a global outside the whitelist, nests dicts deeper
+    /// than 64 or names longer than 4096 characters, or a tensor or storage is larger than its record or than one
+    /// array can hold, or the tensors add up to far more bytes than their storages (one view named over and over).
     /// </exception>
     public static Dictionary<string, TensorData> Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint not found: '{path}'.", path);
-        using var fs = File.OpenRead(path);
+        using var fs = RegularFile.Open(path, "checkpoint");
         RejectNonZip(path, fs);
         ZipArchive zip;
         try { zip = new ZipArchive(fs, ZipArchiveMode.Read); }
@@ -52,7 +65,7 @@ public static class TorchPickleReader
             throw new CheckpointFormatException(path,
                 "this is a legacy (pre-1.6, non-zip) torch.save file, which is not read. Re-save it with torch>=1.6 " +
                 "(torch.save(torch.load(f), g)) or convert it to safetensors.");
-        throw new CheckpointFormatException(path, n == 0 ? "the file is empty." : "not a torch.save zip archive.");
+        throw new CheckpointFormatException(path, "not a torch.save zip archive.");
     }
 
     private static Dictionary<string, TensorData> ReadArchive(string path, ZipArchive zip)
@@ -72,7 +85,7 @@ public static class TorchPickleReader
                 "copy of the weights on the Hugging Face hub (timm/vit_*_clip_224.openai).");
         bool bigEndian = ReadByteOrder(path, zip, prefix);
 
-        var pickle = ReadEntry(path, pickles[0], MaxPickleBytes);
+        var pickle = ZipEntryReader.ReadAll(pickles[0], MaxPickleBytes, path);
         var storages = new Dictionary<string, TorchStorageRef>(StringComparer.Ordinal);
         var root = RestrictedUnpickler.Load(pickle, path, pid => LoadStorage(path, pid, storages));
 
@@ -90,7 +103,7 @@ public static class TorchPickleReader
     {
         var entry = zip.GetEntry(prefix + "byteorder");
         if (entry is null) return false;
-        var order = Encoding.ASCII.GetString(ReadEntry(path, entry, 16)).Trim();
+        var order = Encoding.ASCII.GetString(ZipEntryReader.ReadAll(entry, 16, path)).Trim();
         return order switch
         {
             "little" => false,
@@ -105,6 +118,8 @@ public static class TorchPickleReader
         if (pid is not object?[] { Length: 5 } t || t[0] is not "storage" || t[1] is not TorchStorageType type
             || t[2] is not string key || t[3] is not string || t[4] is not long count || count < 0)
             throw new CheckpointFormatException(path, "pickle: a persistent id is not a ('storage', type, key, location, size) tuple.");
+        if (count > Array.MaxLength / TensorData.ElementSize(type.DType))
+            throw new CheckpointFormatException(path, $"storage '{key}' declares {count} elements of {type.DType}, more than one array can hold.");
         var storage = new TorchStorageRef(key, type.DType, count);
         if (storages.TryGetValue(key, out var known))
         {
@@ -120,19 +135,22 @@ public static class TorchPickleReader
                                 List<(string, TorchTensorRef)> views, HashSet<object> visiting)
     {
         if (!visiting.Add(dict)) throw new CheckpointFormatException(path, "the checkpoint's dicts contain themselves.");
+        if (visiting.Count > MaxDictDepth)
+            throw new CheckpointFormatException(path, $"the checkpoint's dicts nest more than {MaxDictDepth} deep (under '{prefix}').");
         foreach (var (key, value) in dict)
         {
+            if (value is not (TorchTensorRef or OrderedDictionary<object, object?>)) continue;
             string name = key switch
             {
                 string s => s,
                 long l => l.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 _ => throw new CheckpointFormatException(path, $"a dict key is {RestrictedUnpickler.Describe(key)}; only str and int keys are read."),
             };
-            switch (value)
-            {
-                case TorchTensorRef tensor: views.Add((prefix + name, tensor)); break;
-                case OrderedDictionary<object, object?> child: Flatten(path, child, prefix + name + ".", views, visiting); break;
-            }
+            // Checked before the name is built: a memoized long key reused at every level would otherwise build huge names.
+            if (prefix.Length + name.Length > MaxNameLength)
+                throw new CheckpointFormatException(path, $"a tensor name under '{prefix[..Math.Min(prefix.Length, 80)]}' is longer than {MaxNameLength} characters.");
+            if (value is TorchTensorRef tensor) views.Add((prefix + name, tensor));
+            else Flatten(path, (OrderedDictionary<object, object?>)value, prefix + name + ".", views, visiting);
         }
         visiting.Remove(dict);
     }
@@ -143,6 +161,7 @@ public static class TorchPickleReader
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, _) in views)
             if (!names.Add(name)) throw new CheckpointFormatException(path, $"tensor name '{name}' occurs twice.");
+        CheckTotal(path, views);
         var tensors = new Dictionary<string, TensorData>(views.Count, StringComparer.Ordinal);
 
         // One storage at a time: each record is read once, however many tensors view it.
@@ -152,22 +171,33 @@ public static class TorchPickleReader
             int elementSize = TensorData.ElementSize(storage.DType);
             var entry = zip.GetEntry(prefix + "data/" + storage.Key)
                         ?? throw new CheckpointFormatException(path, $"storage record 'data/{storage.Key}' is missing from the archive.");
-            long bytes = checked(storage.ElementCount * elementSize);
+            long bytes = storage.ElementCount * elementSize;
             if (entry.Length != bytes)
                 throw new CheckpointFormatException(path, $"storage '{storage.Key}' should hold {storage.ElementCount} elements of {storage.DType} ({bytes} bytes) but its record has {entry.Length} bytes.");
-            var data = ReadEntry(path, entry, Array.MaxLength);
+            var data = ZipEntryReader.ReadAll(entry, bytes, path);
             if (bigEndian) ReverseElements(data, elementSize);
             foreach (var (name, view) in group)
-            {
-                CheckBounds(path, name, view);
                 tensors[name] = new TensorData(storage.DType, view.Shape, StridedCopy.Materialize(data, elementSize, view.Offset, view.Shape, view.Stride));
-            }
         }
         // Keep the pickle's order of names.
         return views.ToDictionary(v => v.Name, v => tensors[v.Name], StringComparer.Ordinal);
     }
 
-    private static void CheckBounds(string path, string name, TorchTensorRef view)
+    // Tensors may share a storage (tied weights, slices of one buffer), but a pickle can name one large view a
+    // million times through its memo: the views may add up to a few times their storages, not more.
+    private static void CheckTotal(string path, List<(string Name, TorchTensorRef Tensor)> views)
+    {
+        long viewed = 0;
+        foreach (var (name, view) in views) viewed += CheckBounds(path, name, view);
+        long stored = views.Select(v => v.Tensor.Storage).Distinct()
+                           .Sum(s => s.ElementCount * TensorData.ElementSize(s.DType));
+        if (viewed > MaxViewFactor * stored + MaxViewSlackBytes)
+            throw new CheckpointFormatException(path,
+                $"the tensors add up to {viewed} bytes but their storages hold {stored}: the pickle names the same data more often than a state dict does.");
+    }
+
+    /// <summary>The view's size in bytes, once it is known to lie inside its storage.</summary>
+    private static long CheckBounds(string path, string name, TorchTensorRef view)
     {
         string Describe() => $"tensor '{name}' (offset {view.Offset}, size [{string.Join(", ", view.Shape)}], stride [{string.Join(", ", view.Stride)}])";
         if (view.Offset < 0 || view.Shape.Any(d => d < 0) || view.Stride.Any(s => s < 0))
@@ -177,11 +207,12 @@ public static class TorchPickleReader
             long bytes = view.Shape.Aggregate((long)TensorData.ElementSize(view.Storage.DType), (a, b) => checked(a * b));
             if (bytes > Array.MaxLength)
                 throw new CheckpointFormatException(path, $"{Describe()} has {bytes} bytes, more than one array can hold.");
-            if (bytes == 0) return;
+            if (bytes == 0) return 0;
             long last = view.Offset;
             for (int d = 0; d < view.Shape.Length; d++) last = checked(last + (view.Shape[d] - 1) * view.Stride[d]);
             if (last >= view.Storage.ElementCount)
                 throw new CheckpointFormatException(path, $"{Describe()} reaches element {last} of a storage of {view.Storage.ElementCount}.");
+            return bytes;
         }
         catch (OverflowException e)
         {
@@ -193,17 +224,5 @@ public static class TorchPickleReader
     {
         if (elementSize == 1) return;
         for (int i = 0; i + elementSize <= data.Length; i += elementSize) data.AsSpan(i, elementSize).Reverse();
-    }
-
-    private static byte[] ReadEntry(string path, ZipArchiveEntry entry, long maxBytes)
-    {
-        if (entry.Length > maxBytes)
-            throw new CheckpointFormatException(path, $"record '{entry.FullName}' has {entry.Length} bytes, more than the {maxBytes} that are read.");
-        var data = new byte[entry.Length];
-        using var s = entry.Open();
-        int n = s.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
-        if (n != data.Length)
-            throw new CheckpointFormatException(path, $"record '{entry.FullName}' is truncated: {n} of {data.Length} bytes.");
-        return data;
     }
 }

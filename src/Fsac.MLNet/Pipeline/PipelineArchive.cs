@@ -1,6 +1,8 @@
 using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Fsac.MLNet.Classification;
+using Fsac.MLNet.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -11,6 +13,8 @@ namespace Fsac.MLNet.Pipeline;
 /// transformers is one stage, written by ML.NET's own <c>Model.Save</c> as a nested model file (the first stage,
 /// possibly an empty chain, also carries the input schema); each FewShotAnomaly transformer is one stage with its
 /// options and backbone name in the manifest and its model written by <see cref="IAnomalyModel.Save"/>.
+/// Saving serializes every stage before the first byte of the archive is written, so a stage that cannot be saved
+/// leaves the output untouched. Loading bounds every entry before inflating it (<see cref="ZipEntryReader"/>).
 /// </summary>
 internal static class PipelineArchive
 {
@@ -20,6 +24,7 @@ internal static class PipelineArchive
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
+        MaxDepth = ModelArchive.MaxJsonDepth,
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter() },
     };
@@ -31,48 +36,60 @@ internal static class PipelineArchive
 
     private sealed record Manifest(string Format, int Version, List<Stage> Stages);
 
+    /// <exception cref="ObjectDisposedException">A FewShotAnomaly transformer of the pipeline was disposed.</exception>
+    /// <exception cref="IOException">ML.NET's temp folder cannot be created or written.</exception>
     public static void Save(ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, Stream stream)
     {
-        var stages = new List<Stage>();
-        using (var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true))
+        MLNetTempFolder.Ensure(catalog);
+        var stages = new List<(Stage Stage, MemoryStream Content)>();
+        try
         {
             foreach (var (group, i) in Split(Flatten(model)).Select((g, i) => (g, i)))
             {
                 if (group is [FewShotAnomalyTransformer fewShot])
                 {
-                    var entry = $"stages/{i}-fewshot.bin";
-                    using (var content = zip.CreateEntry(entry, CompressionLevel.Optimal).Open()) fewShot.Model.Save(content);
-                    stages.Add(new Stage(entry, fewShot.Model.BackboneName, fewShot.Options));
+                    var (backbone, content) = fewShot.SaveModel();
+                    stages.Add((new Stage($"stages/{i}-fewshot.bin", backbone, fewShot.Options), content));
                 }
                 else
                 {
-                    var entry = $"stages/{i}-mlnet.zip";
-                    using var buffer = new MemoryStream();
-                    catalog.Save(new TransformerChain<ITransformer>(group.ToArray()), i == 0 ? inputSchema : null, buffer);
-                    using (var content = zip.CreateEntry(entry, CompressionLevel.NoCompression).Open()) buffer.WriteTo(content);
-                    stages.Add(new Stage(entry));
+                    var content = new MemoryStream();
+                    stages.Add((new Stage($"stages/{i}-mlnet.zip"), content));
+                    catalog.Save(new TransformerChain<ITransformer>(group.ToArray()), i == 0 ? inputSchema : null, content);
                 }
             }
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+            foreach (var (stage, content) in stages)
+            {
+                var level = stage.Options is null ? CompressionLevel.NoCompression : CompressionLevel.Optimal;
+                using var entry = zip.CreateEntry(stage.Entry, level).Open();
+                content.WriteTo(entry);
+            }
             using var manifest = zip.CreateEntry(ManifestEntry).Open();
-            JsonSerializer.Serialize(manifest, new Manifest(Format, Version, stages), Json);
+            JsonSerializer.Serialize(manifest, new Manifest(Format, Version, stages.Select(s => s.Stage).ToList()), Json);
+        }
+        finally
+        {
+            foreach (var (_, content) in stages) content.Dispose();
         }
     }
 
-    public static TransformerChain<ITransformer> Load(ModelOperationsCatalog catalog, Stream stream,
+    /// <exception cref="InvalidDataException">Not a pipeline archive, or an entry is missing, too large or corrupt.</exception>
+    /// <exception cref="IOException">ML.NET's temp folder cannot be created or written.</exception>
+    public static TransformerChain<ITransformer> Load(ModelOperationsCatalog catalog, Stream stream, string source,
         IBackboneResolver? resolver, out DataViewSchema inputSchema)
     {
-        using var zip = Open(stream);
-        var manifest = ReadManifest(zip);
+        MLNetTempFolder.Ensure(catalog);
+        using var zip = Open(stream, source);
+        var manifest = ReadManifest(zip, source);
         var transformers = new List<ITransformer>();
         DataViewSchema? schema = null;
         try
         {
             foreach (var (stage, i) in manifest.Stages.Select((s, i) => (s, i)))
             {
-                using var content = new MemoryStream();
-                using (var entry = (zip.GetEntry(stage.Entry) ?? throw NotAPipeline($"entry '{stage.Entry}' is missing")).Open())
-                    entry.CopyTo(content);
-                content.Position = 0;
+                var entry = zip.GetEntry(stage.Entry) ?? throw NotAPipeline(source, $"entry '{stage.Entry}' is missing");
+                using var content = new MemoryStream(ReadEntry(entry, Array.MaxLength, source), writable: false);
                 if (stage.Options is null)
                 {
                     transformers.AddRange(Flatten(catalog.Load(content, out var stageSchema)));
@@ -89,7 +106,7 @@ internal static class PipelineArchive
             foreach (var loaded in transformers.OfType<FewShotAnomalyTransformer>()) loaded.Dispose();
             throw;
         }
-        inputSchema = schema ?? throw NotAPipeline("its first stage has no input schema");
+        inputSchema = schema ?? throw NotAPipeline(source, "its first stage has no input schema");
         return new TransformerChain<ITransformer>(transformers.ToArray());
     }
 
@@ -132,7 +149,7 @@ internal static class PipelineArchive
         return groups;
     }
 
-    private static ZipArchive Open(Stream stream)
+    private static ZipArchive Open(Stream stream, string source)
     {
         try
         {
@@ -140,23 +157,44 @@ internal static class PipelineArchive
         }
         catch (InvalidDataException e)
         {
-            throw NotAPipeline(e.Message, e);
+            throw NotAPipeline(source, e.Message, e);
         }
     }
 
-    private static Manifest ReadManifest(ZipArchive zip)
+    private static byte[] ReadEntry(ZipArchiveEntry entry, long cap, string source)
+    {
+        try
+        {
+            return ZipEntryReader.ReadAll(entry, cap, source);
+        }
+        catch (CheckpointFormatException e)
+        {
+            throw NotAPipeline(source, e.Message, e);
+        }
+    }
+
+    private static Manifest ReadManifest(ZipArchive zip, string source)
     {
         var entry = zip.GetEntry(ManifestEntry)
-            ?? throw NotAPipeline("it has no manifest.json (files from mlContext.Model.Save load with mlContext.Model.Load)");
-        using var json = entry.Open();
-        var manifest = JsonSerializer.Deserialize<Manifest>(json, Json);
+            ?? throw NotAPipeline(source, "it has no manifest.json (files from mlContext.Model.Save load with mlContext.Model.Load)");
+        Manifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<Manifest>(ReadEntry(entry, ModelArchive.MaxManifestBytes, source), Json);
+        }
+        catch (JsonException e)
+        {
+            throw NotAPipeline(source, $"its manifest is not valid JSON ({e.Message})", e);
+        }
         if (manifest is not { Format: Format, Stages.Count: > 0 })
-            throw NotAPipeline($"its manifest is not a {Format} manifest");
+            throw NotAPipeline(source, $"its manifest is not a {Format} manifest");
+        if (manifest.Stages.Any(stage => stage?.Entry is null))
+            throw NotAPipeline(source, "a stage of its manifest names no entry");
         if (manifest.Version > Version)
-            throw NotAPipeline($"it was written by a newer Fsac.MLNet (format version {manifest.Version}; this one reads {Version})");
+            throw NotAPipeline(source, $"it was written by a newer Fsac.MLNet (format version {manifest.Version}; this one reads {Version})");
         return manifest;
     }
 
-    private static InvalidDataException NotAPipeline(string why, Exception? inner = null) =>
-        new($"Not a pipeline saved by SaveWithFewShotAnomaly: {why}.", inner);
+    private static InvalidDataException NotAPipeline(string source, string why, Exception? inner = null) =>
+        new($"'{source}' is not a pipeline saved by SaveWithFewShotAnomaly: {why}.", inner);
 }

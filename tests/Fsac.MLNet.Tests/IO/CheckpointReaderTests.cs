@@ -178,6 +178,7 @@ public class CheckpointReaderTests
     [DataRow("""{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}""", 8, "needs 12 bytes but its header gives 8")]
     [DataRow("""{"w":{"dtype":"F16","shape":[2,2],"data_offsets":[0,4]}}""", 4, "needs 8 bytes")]
     [DataRow("""{"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}}""", 4, "too large")]
+    [DataRow("""{"w":{"dtype":"F32","shape":[1000000000000],"data_offsets":[0,4000000000000]}}""", 4, "claims bytes [0, 4000000000000) but the data section has 4 bytes")]
     [DataRow("""{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"v":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}""", 8, "overlap")]
     [DataRow("""{"w":{"dtype":"X9","shape":[1],"data_offsets":[0,4]}}""", 4, "unsupported dtype")]
     [DataRow("""{"w":{"dtype":"F32","shape":[1]""", 4, "not valid JSON")]

@@ -10,6 +10,9 @@ namespace Fsac.MLNet.IO.Pickle;
 /// Values come out as <see cref="string"/>, <see cref="long"/> (or <see cref="BigInteger"/>), <see cref="double"/>,
 /// <see cref="bool"/>, null, <c>object?[]</c> (tuple), <see cref="List{T}"/> (list),
 /// <see cref="OrderedDictionary{TKey, TValue}"/> (dict, OrderedDict) and <see cref="TorchTensorRef"/>.
+/// The reader is a loop over opcodes with an explicit stack, so no input makes it recurse; but what it builds may
+/// nest without bound (TUPLE1 nests with a stack of one) or contain itself (through the memo), so whoever walks
+/// the result must bound its own depth.
 /// </summary>
 internal sealed class RestrictedUnpickler
 {

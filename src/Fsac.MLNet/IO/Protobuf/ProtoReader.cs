@@ -3,21 +3,27 @@ using System.Buffers.Binary;
 namespace Fsac.MLNet.IO.Protobuf;
 
 /// <summary>
-/// Forward-only reader of the protobuf wire format over one message's bytes. Every read is bounds-checked:
-/// a field that runs past the end of its message, an over-long varint or an unknown wire type throws
-/// <see cref="InvalidDataException"/>, which callers turn into a <see cref="CheckpointFormatException"/>
-/// naming the file.
+/// Forward-only reader of the protobuf wire format over one message's bytes. Every read is bounds-checked before
+/// anything is allocated: a length prefix larger than the bytes left in its message, an over-long varint or an
+/// unknown wire type throws <see cref="InvalidDataException"/> naming the message and field, which callers turn
+/// into a <see cref="CheckpointFormatException"/> naming the file. Payloads are slices of the buffer, never copies,
+/// and the reader never recurses: an embedded message is read by a new reader over its slice, so nesting is only
+/// as deep as the caller's code.
 /// </summary>
 internal ref struct ProtoReader
 {
     private readonly ReadOnlySpan<byte> _buffer;
+    private readonly string _message;
     private int _position;
+    private int _field;
 
-    /// <summary>Starts reading <paramref name="buffer"/> as the fields of one message.</summary>
-    public ProtoReader(ReadOnlySpan<byte> buffer)
+    /// <summary>Starts reading <paramref name="buffer"/> as the fields of one message of type <paramref name="message"/> (named in errors).</summary>
+    public ProtoReader(ReadOnlySpan<byte> buffer, string message)
     {
         _buffer = buffer;
+        _message = message;
         _position = 0;
+        _field = 0;
     }
 
     /// <summary>True while unread bytes remain (for packed repeated scalars).</summary>
@@ -32,13 +38,14 @@ internal ref struct ProtoReader
             wireType = default;
             return false;
         }
+        _field = 0;
         var key = ReadVarint();
-        fieldNumber = checked((int)(key >> 3));
+        if (key >> 3 is 0 or > int.MaxValue)
+            throw new InvalidDataException($"{_message} has a protobuf field number of {key >> 3} at byte {_position}.");
+        fieldNumber = _field = (int)(key >> 3);
         wireType = (WireType)(key & 7);
-        if (fieldNumber == 0)
-            throw new InvalidDataException($"protobuf field number 0 at byte {_position}.");
         if (wireType is not (WireType.Varint or WireType.Fixed64 or WireType.LengthDelimited or WireType.Fixed32))
-            throw new InvalidDataException($"unsupported protobuf wire type {(int)wireType} for field {fieldNumber} at byte {_position}.");
+            throw new InvalidDataException($"{Where} has unsupported protobuf wire type {(int)wireType} at byte {_position}.");
         return true;
     }
 
@@ -49,12 +56,12 @@ internal ref struct ProtoReader
         for (var shift = 0; shift < 70; shift += 7)
         {
             if (_position >= _buffer.Length)
-                throw new InvalidDataException("protobuf varint runs past the end of its message.");
+                throw new InvalidDataException($"{Where}: a protobuf varint runs past the end of the message.");
             var b = _buffer[_position++];
             value |= (ulong)(b & 0x7F) << shift;
             if ((b & 0x80) == 0) return value;
         }
-        throw new InvalidDataException($"protobuf varint longer than 10 bytes at byte {_position}.");
+        throw new InvalidDataException($"{Where}: a protobuf varint is longer than 10 bytes at byte {_position}.");
     }
 
     /// <summary>Reads a varint as a signed 64-bit integer (two's complement, as protobuf's int64).</summary>
@@ -74,7 +81,7 @@ internal ref struct ProtoReader
     {
         var length = ReadVarint();
         if (length > (ulong)(_buffer.Length - _position))
-            throw new InvalidDataException($"protobuf field claims {length} bytes at byte {_position} but only {_buffer.Length - _position} remain in its message.");
+            throw new InvalidDataException($"{Where} claims {length} bytes at byte {_position} but only {_buffer.Length - _position} remain in the message.");
         return Take((int)length);
     }
 
@@ -90,16 +97,19 @@ internal ref struct ProtoReader
             case WireType.Fixed64: Take(8); break;
             case WireType.LengthDelimited: ReadLengthDelimited(); break;
             case WireType.Fixed32: Take(4); break;
-            default: throw new InvalidDataException($"cannot skip protobuf wire type {(int)wireType}.");
+            default: throw new InvalidDataException($"{Where}: cannot skip protobuf wire type {(int)wireType}.");
         }
     }
 
     private ReadOnlySpan<byte> Take(int count)
     {
         if (count > _buffer.Length - _position)
-            throw new InvalidDataException($"protobuf value of {count} bytes at byte {_position} runs past the end of its message.");
+            throw new InvalidDataException($"{Where}: a value of {count} bytes at byte {_position} runs past the end of the message.");
         var span = _buffer.Slice(_position, count);
         _position += count;
         return span;
     }
+
+    /// <summary>The message and the field being read, for errors: <c>GraphProto field 5</c>.</summary>
+    private readonly string Where => _field == 0 ? _message : $"{_message} field {_field}";
 }

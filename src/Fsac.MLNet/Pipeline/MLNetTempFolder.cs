@@ -1,0 +1,32 @@
+using Microsoft.ML;
+
+namespace Fsac.MLNet.Pipeline;
+
+/// <summary>
+/// ML.NET's <c>Model.Save</c> and <c>Model.Load</c> stage every entry through a folder they create under the context's
+/// temp folder (<see cref="MLContext.TempFilePath"/>, from $TMPDIR when the context was created), and fail with a bare
+/// "Could not find file" when that folder cannot be created or written. The ML.NET stages of a pipeline archive go
+/// through them, so the temp folder is created here first, or its problem is named.
+/// </summary>
+internal static class MLNetTempFolder
+{
+    /// <summary>Creates <paramref name="catalog"/>'s temp folder if it is missing and checks that a folder can be made in it.</summary>
+    /// <exception cref="IOException">The temp folder cannot be created or written; the message names it and how to move it.</exception>
+    public static void Ensure(ModelOperationsCatalog catalog)
+    {
+        var folder = MLNetInterop.TempFolderOf(catalog);
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var probe = Directory.CreateDirectory(Path.Combine(folder, $"fsac-{Environment.ProcessId}-{Guid.NewGuid():N}"));
+            probe.Delete();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException(
+                $"ML.NET saves and loads models through a folder in its temp folder '{folder}' (MLContext.TempFilePath, " +
+                $"from TMPDIR when the MLContext was created), which cannot be created or written: {e.Message} " +
+                "Point TMPDIR, or MLContext.TempFilePath, at a writable folder.", e);
+        }
+    }
+}
