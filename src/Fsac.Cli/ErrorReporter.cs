@@ -2,26 +2,22 @@ using Fsac.MLNet.Evaluation;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.IO;
 using Fsac.MLNet.Native;
-using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Fsac.Cli;
 
-/// <summary>Turns exceptions into one readable line plus a hint; the stack only with --verbose.</summary>
+/// <summary>Turns exceptions into one plain line on standard error, the problem and a hint; the stack only with --verbose.</summary>
 public static class ErrorReporter
 {
-    public static int Report(Exception ex, IReadOnlyList<string> args) => Report(ex, args, AnsiConsole.Console);
-
-    /// <summary>Writes the error to <paramref name="console"/> and returns the exit code (<see cref="ExitCodes"/>).</summary>
-    public static int Report(Exception ex, IReadOnlyList<string> args, IAnsiConsole console)
+    /// <summary>Writes the error to <paramref name="errors"/> and returns the exit code (<see cref="ExitCodes"/>).</summary>
+    public static int Report(Exception ex, IReadOnlyList<string> args, ErrorConsole errors)
     {
         bool verbose = args.Contains("--verbose") || args.Contains("-v");
         var inner = ex is CommandRuntimeException && ex.InnerException is not null ? ex.InnerException : ex;
         var (code, hint) = Classify(inner);
-        console.MarkupLine($"[red]error:[/] {Markup.Escape(inner.Message)}");
-        if (hint is not null) console.MarkupLine($"[grey]hint: {Markup.Escape(hint)}[/]");
-        if (verbose) console.WriteException(inner);
-        else if (code == ExitCodes.Failure) console.MarkupLine("[grey]rerun with --verbose for the stack trace[/]");
+        if (code == ExitCodes.Failure && !verbose) hint = "rerun with --verbose for the stack trace";
+        errors.Error(hint is null ? inner.Message : $"{inner.Message} (hint: {hint})");
+        if (verbose) errors.Writer.WriteLine(inner);
         return code;
     }
 
@@ -29,6 +25,7 @@ public static class ErrorReporter
     {
         OperationCanceledException => (ExitCodes.Cancelled, null),
         ModelFileException => (ExitCodes.BadInput, "pass a model written by 'fsac fit --out <file>'; if it was cut short or edited, fit it again"),
+        OutputFileException => (ExitCodes.BadInput, "check that the folder exists or can be created, is writable and has space"),
         NativeRuntimeException => (ExitCodes.NativeRuntime, null),
         CommandParseException or CommandRuntimeException => (ExitCodes.BadInput, "run 'fsac --help' or 'fsac <command> --help'"),
         EvaluationSetupException setup => (ExitCodes.BadInput, setup.Hint),
@@ -36,6 +33,8 @@ public static class ErrorReporter
         CheckpointMismatchException => (ExitCodes.BadInput, "the weights belong to another architecture than the one configured"),
         CheckpointFormatException => (ExitCodes.BadInput, "check that the file is an OpenCLIP/Hugging Face CLIP checkpoint and was fully downloaded"),
         FileNotFoundException or DirectoryNotFoundException => (ExitCodes.BadInput, "check the path"),
+        UnauthorizedAccessException => (ExitCodes.BadInput, "check the file's and its folder's permissions"),
+        IOException => (ExitCodes.BadInput, null),
         ArgumentException or InvalidDataException or InvalidOperationException or NotSupportedException or FormatException => (ExitCodes.BadInput, null),
         _ => (ExitCodes.Failure, null),
     };

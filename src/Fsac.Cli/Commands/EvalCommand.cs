@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Fsac.Cli.Inputs;
 using Fsac.Cli.Reporting;
 using Fsac.MLNet;
 using Fsac.MLNet.Encoders;
@@ -36,6 +37,10 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [Description("resnet18 (offline, default), a CLIP model folder, or published CLIP weights name:tag.")]
         [DefaultValue(Backbones.Default)]
         public string Backbone { get; init; } = Backbones.Default;
+
+        [CommandOption("--vocab <FILE>")]
+        [Description("CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) for a CLIP model folder that has none; default: the folder's, else the download cache.")]
+        public string? Vocabulary { get; init; }
 
         [CommandOption("--dtype <DTYPE>")]
         [Description("Encoder precision: fp32 (default) or bf16.")]
@@ -252,7 +257,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         {
             // Check the data before loading (or downloading) the backbone: a wrong path fails in a second.
             var categories = AnomalyDatasets.Discover(data, layout);
-            using var encoder = Backbones.Resolve(settings.Backbone, precision);
+            using var encoder = BackboneLoader.Resolve(new BackboneReference(settings.Backbone, precision), settings.Vocabulary);
             AnsiConsole.MarkupLine($"{categories.Count} categories, backbone [bold]{Markup.Escape(encoder.Name)}[/], {torch.get_num_threads()} thread(s), output [bold]{Markup.Escape(settings.Out!)}[/]");
             var runner = new EvaluationRunner(encoder);
             EvaluationReport report;

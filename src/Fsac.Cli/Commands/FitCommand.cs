@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using Fsac.Cli.Fitting;
 using Fsac.Cli.Inputs;
+using Fsac.Cli.Outputs;
 using Fsac.MLNet;
 using Fsac.MLNet.Classification;
 using Fsac.MLNet.Encoders;
@@ -44,6 +45,10 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
         [CommandOption("--backbone <SPEC>")]
         [Description("resnet18 (default, offline), an OpenCLIP model folder, or published weights name:tag.")]
         public string Backbone { get; init; } = Backbones.Default;
+
+        [CommandOption("--vocab <FILE>")]
+        [Description("CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) for a CLIP model folder that has none; default: the folder's, else the download cache.")]
+        public string? Vocabulary { get; init; }
 
         [CommandOption("--shots <K>")]
         [Description("Number of normal images to fit on (default 4); more are sampled with --seed.")]
@@ -125,14 +130,14 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
         var options = settings.ToMethodOptions();
         var backbone = new BackboneReference(settings.Backbone, settings.DType == "bf16" ? EncoderPrecision.BFloat16 : EncoderPrecision.Float32);
         var output = Path.GetFullPath(settings.Out!);
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        OutputFile.CreateFolderFor(output);
 
         var normals = new List<Image<Rgb24>>();
         try
         {
             foreach (var shot in selection.Shots) normals.Add(ImageLoader.Default.Load(shot));
-            using var model = FitWithProgress(backbone, normals, options, cancellationToken);
-            model.Save(output);
+            using var model = FitWithProgress(backbone, settings.Vocabulary, normals, options, cancellationToken);
+            OutputFile.Write(output, model.Save);
             Summarize(output, model, backbone, options, normals.Count);
         }
         finally
@@ -146,8 +151,8 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
     /// A bar of encoded images (the shots, their copies and synthetic anomalies, counted image by image), and for
     /// CLIP-FSAC one of training epochs.
     /// </summary>
-    private FewShotAnomalyClassifier FitWithProgress(BackboneReference backbone, IReadOnlyList<Image<Rgb24>> normals, AnomalyMethodOptions options,
-        CancellationToken cancellationToken)
+    private FewShotAnomalyClassifier FitWithProgress(BackboneReference backbone, string? vocabulary, IReadOnlyList<Image<Rgb24>> normals,
+        AnomalyMethodOptions options, CancellationToken cancellationToken)
     {
         console.MarkupLine($"loading backbone [bold]{Markup.Escape(backbone.Spec)}[/] ({backbone.Precision}); method [bold]{options.MethodName}[/]");
         FewShotAnomalyClassifier? model = null;
@@ -164,7 +169,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
                     int epochs = FsacTrainer.StagesOf(options.Fsac.TrainingMode).Count * options.Fsac.EpochsPerStage;
                     training = progress.AddTask($"train {epochs} epochs", autoStart: false, maxValue: Math.Max(1, epochs));
                 }
-                var encoder = CountingEncoder.Wrap(backbone.Resolve(), n =>
+                var encoder = CountingEncoder.Wrap(BackboneLoader.Resolve(backbone, vocabulary), n =>
                 {
                     encoded += n;
                     encoding.Description = $"encode images ({encoded})";

@@ -1,9 +1,9 @@
 using System.ComponentModel;
 using Fsac.Cli.Inputs;
+using Fsac.Cli.Outputs;
 using Fsac.Cli.Predictions;
 using Fsac.MLNet.Classification;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.IO;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Spectre.Console;
@@ -13,10 +13,10 @@ namespace Fsac.Cli.Commands;
 
 /// <summary>
 /// <c>fsac predict</c>: scores images with a model written by <c>fsac fit</c>, decides with its threshold and
-/// optionally writes a saliency overlay per image. An unreadable image is reported and skipped; the exit code is
-/// then <see cref="ExitCodes.BadInput"/> once all the others are done.
+/// optionally writes a saliency overlay per image. An unreadable image is reported (one line on standard error) and
+/// skipped; the exit code is then <see cref="ExitCodes.BadInput"/> once all the others are done.
 /// </summary>
-public sealed class PredictCommand(IAnsiConsole console) : Command<PredictCommand.Settings>
+public sealed class PredictCommand(IAnsiConsole console, ErrorConsole errors) : Command<PredictCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
@@ -36,6 +36,10 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         [Description("table (default), csv or json.")]
         public string Format { get; init; } = "table";
 
+        [CommandOption("--vocab <FILE>")]
+        [Description("CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) when the model's CLIP folder has none; default: the folder's, else the download cache.")]
+        public string? Vocabulary { get; init; }
+
         [CommandOption("-v|--verbose")]
         [Description("Print stack traces on errors.")]
         public bool Verbose { get; init; }
@@ -54,7 +58,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var files = ImageFiles.Expand(settings.Images, "images");
-        using var model = LoadModel(settings.Model!);
+        using var model = ModelFile.Load(settings.Model!, settings.Vocabulary);
         if (settings.Heatmaps is not null) Directory.CreateDirectory(settings.Heatmaps);
         var format = settings.ParsedFormat;
 
@@ -79,26 +83,8 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
 
         PredictionWriter.Write(console, format, settings.Model!, model.Backbone!.Spec, model.Threshold, predictions);
         var failed = predictions.Where(p => p.Error is not null).ToList();
-        foreach (var f in failed)
-        {
-            // One line per unreadable image; on stderr when stdout carries CSV or JSON.
-            if (format == PredictionFormat.Table) console.MarkupLine($"[red]error:[/] {Markup.Escape(f.Error!)}");
-            else Console.Error.WriteLine($"error: {f.Error}");
-        }
+        foreach (var f in failed) errors.Error(f.Error!);
         return failed.Count == 0 ? ExitCodes.Success : ExitCodes.BadInput;
-    }
-
-    internal static FewShotAnomalyClassifier LoadModel(string path)
-    {
-        if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Model not found: '{path}'.", path);
-        try
-        {
-            return FewShotAnomalyClassifier.Load(path);
-        }
-        catch (CheckpointFormatException e)
-        {
-            throw new ModelFileException($"Cannot read model {e.Message}", e);
-        }
     }
 
     /// <summary>Decodes a chunk of files (keeping the unreadable ones as errors), scores the rest together, and writes heatmaps.</summary>
@@ -147,7 +133,7 @@ public sealed class PredictCommand(IAnsiConsole console) : Command<PredictComman
         var name = stem;
         for (int n = 2; !names.Add(name); n++) name = $"{stem}-{n}";
         var path = Path.Combine(folder, name + ".png");
-        SaliencyOverlay.WritePng(image, map, path, range: range);
+        OutputFile.Write(path, stream => SaliencyOverlay.WritePng(image, map, stream, range: range));
         return path;
     }
 }

@@ -1,5 +1,6 @@
-using Fsac.MLNet.Imaging;
 using System.ComponentModel;
+using Fsac.Cli.Outputs;
+using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Synthesis;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -77,14 +78,14 @@ public sealed class SynthCommand : Command<SynthCommand.Settings>
                 cancellationToken.ThrowIfCancellationRequested();
                 var anomaly = synthesizer.Synthesize(input, rng, synthesisContext);
                 anomalies.Add(anomaly);
-                anomaly.Image.SaveAsPng(Path.Combine(settings.Out!, $"anomaly-{i:D3}.png"));
-                anomaly.Mask.SaveAsPng(Path.Combine(settings.Out!, $"mask-{i:D3}.png"));
+                OutputFile.WritePng(Path.Combine(settings.Out!, $"anomaly-{i:D3}.png"), anomaly.Image);
+                OutputFile.WritePng(Path.Combine(settings.Out!, $"mask-{i:D3}.png"), anomaly.Mask);
                 AnsiConsole.MarkupLine($"anomaly-{i:D3}.png: {anomaly.Regions.Count} region(s), {ChangedPixels(anomaly.Mask)} pixels changed");
             }
-            if (foreground is not null) foreground.SaveAsPng(Path.Combine(settings.Out!, "foreground.png"));
+            if (foreground is not null) OutputFile.WritePng(Path.Combine(settings.Out!, "foreground.png"), foreground);
             using var grid = AnomalyGrid.Compose(input, anomalies, foreground);
             string gridPath = Path.Combine(settings.Out!, "grid.png");
-            grid.SaveAsPng(gridPath);
+            OutputFile.WritePng(gridPath, grid);
             AnsiConsole.MarkupLine($"{synthesizer.Name}: wrote {settings.Count} anomalies and masks, and [bold]{Markup.Escape(gridPath)}[/]");
             return ExitCodes.Success;
         }

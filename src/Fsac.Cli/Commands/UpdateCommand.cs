@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using Fsac.Cli.Inputs;
+using Fsac.Cli.Outputs;
 using Fsac.MLNet.Classification;
 using Fsac.MLNet.Imaging;
 using SixLabors.ImageSharp;
@@ -33,6 +34,10 @@ public sealed class UpdateCommand(IAnsiConsole console) : Command<UpdateCommand.
         [Description("Where to write the grown model (default: replace --model).")]
         public string? Out { get; init; }
 
+        [CommandOption("--vocab <FILE>")]
+        [Description("CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) when the model's CLIP folder has none; default: the folder's, else the download cache.")]
+        public string? Vocabulary { get; init; }
+
         [CommandOption("-v|--verbose")]
         [Description("Print stack traces on errors.")]
         public bool Verbose { get; init; }
@@ -49,8 +54,10 @@ public sealed class UpdateCommand(IAnsiConsole console) : Command<UpdateCommand.
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var files = ImageFiles.Expand(settings.NormalPaths, "--normal");
-        using var model = PredictCommand.LoadModel(settings.Model!);
+        using var model = ModelFile.Load(settings.Model!, settings.Vocabulary);
         if (!model.CanAddNormals) model.AddNormals([]); // throws NotSupportedException, which says what to do instead
+        var output = Path.GetFullPath(settings.Out ?? settings.Model!);
+        OutputFile.CreateFolderFor(output);
         float before = model.Threshold;
         var images = new List<Image<Rgb24>>(files.Count);
         try
@@ -62,9 +69,7 @@ public sealed class UpdateCommand(IAnsiConsole console) : Command<UpdateCommand.
         {
             foreach (var image in images) image.Dispose();
         }
-        var output = Path.GetFullPath(settings.Out ?? settings.Model!);
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        model.Save(output);
+        OutputFile.Write(output, model.Save);
         var memory = (PatchCoreClassifier)model.Inner;
         var table = new Table().HideHeaders().AddColumns("", "");
         table.AddRow("model", Markup.Escape(output));

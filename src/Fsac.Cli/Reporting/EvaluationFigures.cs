@@ -1,4 +1,5 @@
 using System.Globalization;
+using Fsac.Cli.Outputs;
 using Fsac.MLNet.Evaluation;
 using Fsac.MLNet.Imaging;
 using SixLabors.ImageSharp;
@@ -116,7 +117,7 @@ public static class EvaluationFigures
                 using var original = ImageLoader.Default.Load(item.Path);
                 using var overlay = SaliencyOverlay.Render(original, item.Saliency);
                 var file = Path.Combine(dir, $"{(item.IsAnomaly ? "anomaly" : "normal")}-{item.Rank}.png");
-                overlay.SaveAsPng(file);
+                OutputFile.WritePng(file, overlay);
                 written.Add(file);
 
                 using var thumbnail = overlay.Clone(x => x.Resize(new ResizeOptions { Size = new Size(tile, tile), Mode = ResizeMode.Max }));

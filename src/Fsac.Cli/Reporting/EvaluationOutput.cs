@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Fsac.Cli.Outputs;
 using Fsac.MLNet.Evaluation;
 
 namespace Fsac.Cli.Reporting;
@@ -7,7 +8,8 @@ namespace Fsac.Cli.Reporting;
 /// <summary>
 /// Writes what <c>fsac eval</c> produces into its output folder: <c>results.json</c> (<see cref="EvaluationJson"/>),
 /// <c>results.md</c> (<see cref="EvaluationMarkdown"/> plus a list of the figures) and, per category,
-/// <c>categories/&lt;name&gt;/</c> with the figures of <see cref="EvaluationFigures"/>.
+/// <c>categories/&lt;name&gt;/</c> with the figures of <see cref="EvaluationFigures"/>. Every file is written
+/// atomically (<see cref="OutputFile"/>): a reader, or a run cut short, never sees half a file.
 /// </summary>
 public static class EvaluationOutput
 {
@@ -20,7 +22,7 @@ public static class EvaluationOutput
         ArgumentNullException.ThrowIfNull(report);
         Directory.CreateDirectory(folder);
         var json = Path.Combine(folder, "results.json");
-        EvaluationJson.Write(report, json);
+        OutputFile.Write(json, stream => EvaluationJson.Write(report, stream));
 
         var figures = new List<string>();
         foreach (var run in report.Diagnostics)
@@ -42,7 +44,7 @@ public static class EvaluationOutput
             md.AppendLine();
         }
         var markdown = Path.Combine(folder, "results.md");
-        File.WriteAllText(markdown, md.ToString());
+        OutputFile.WriteText(markdown, md.ToString());
         return [json, markdown, .. figures];
     }
 

@@ -1,3 +1,4 @@
+using Fsac.Cli.Outputs;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -95,8 +96,8 @@ public sealed class RasterCanvas : IDisposable
                 Blend(x + xx, y + yy, source[xx, yy]);
     }
 
-    /// <summary>Writes the canvas as a PNG file.</summary>
-    public void SavePng(string path) => Image.SaveAsPng(path);
+    /// <summary>Writes the canvas as a PNG file, atomically (<see cref="OutputFile"/>).</summary>
+    public void SavePng(string path) => OutputFile.WritePng(path, Image);
 
     /// <inheritdoc />
     public void Dispose() => Image.Dispose();

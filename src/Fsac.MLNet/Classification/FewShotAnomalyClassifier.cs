@@ -251,6 +251,31 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         return Load(file, null, path);
     }
 
+    /// <summary>
+    /// Loads a model file that records its backbone, creating that encoder with <paramref name="createEncoder"/> (for
+    /// example with a CLIP vocabulary kept elsewhere); the model owns the encoder and keeps the recorded reference.
+    /// </summary>
+    /// <exception cref="CheckpointFormatException">The file is corrupt, incomplete, or of an unknown format or version.</exception>
+    /// <exception cref="InvalidOperationException">The model does not record its backbone.</exception>
+    public static FewShotAnomalyClassifier Load(string path, Func<BackboneReference, IImageEncoder> createEncoder)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(createEncoder);
+        using var file = ModelFiles.OpenRegular(path);
+        var recorded = RecordedBackbone(file, path);
+        file.Position = 0;
+        var encoder = createEncoder(recorded);
+        try
+        {
+            return LoadCore(file, encoder, recorded, path);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Loads a model saved by <see cref="Save(Stream)"/>, on <paramref name="encoder"/> (borrowed) or, when null, on the backbone it records.</summary>
     /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown format or version.</exception>
     /// <exception cref="IncompatibleModelException">The model was fitted on another encoder.</exception>

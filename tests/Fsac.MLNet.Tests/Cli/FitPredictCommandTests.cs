@@ -1,19 +1,15 @@
 using System.Text.Json;
 using Fsac.Cli;
-using Fsac.Cli.Commands;
 using Fsac.MLNet.Classification;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Tests.IO;
 using SixLabors.ImageSharp;
-using Spectre.Console;
-using Spectre.Console.Cli;
-using Spectre.Console.Cli.Testing;
 
 namespace Fsac.MLNet.Tests.Cli;
 
 /// <summary>
-/// <c>fsac fit</c> and <c>fsac predict</c> run in-process through Spectre's CommandAppTester, with the exception
-/// handler of the real program. One ResNet18 CLIP-FSAC fit (<c>--method fsac</c>: 2 real cookie images, 2 epochs per
+/// <c>fsac fit</c> and <c>fsac predict</c> run in-process through Spectre's CommandAppTester, configured as the real
+/// program (<see cref="CliRunner"/>). One ResNet18 CLIP-FSAC fit (<c>--method fsac</c>: 2 real cookie images, 2 epochs per
 /// stage) is shared by the class; the other methods are in <see cref="MethodCommandTests"/>.
 /// </summary>
 [TestClass]
@@ -32,26 +28,13 @@ public class FitPredictCommandTests
     {
         folder = new TempDir();
         model = folder.File("cookies.fsac");
-        (fitExitCode, fitOutput) = Run("fit", "--method", "fsac", "--normal", Normal(1), Normal(2), Normal(3), "--class", "cookie",
+        var fit = CliRunner.Run("fit", "--method", "fsac", "--normal", Normal(1), Normal(2), Normal(3), "--class", "cookie",
             "--shots", "2", "--epochs", "2", "--seed", "3", "--out", model);
+        (fitExitCode, fitOutput) = (fit.ExitCode, fit.ToString());
     }
 
     [ClassCleanup]
     public static void Cleanup() => folder.Dispose();
-
-    /// <summary>Runs <c>fsac</c> with <paramref name="args"/>; returns the exit code and everything written to the console.</summary>
-    private static (int ExitCode, string Output) Run(params string[] args)
-    {
-        var app = new CommandAppTester();
-        app.Configure(config =>
-        {
-            config.SetExceptionHandler((ex, resolver) => ErrorReporter.Report(ex, args, (IAnsiConsole)resolver!.Resolve(typeof(IAnsiConsole))!));
-            config.AddCommand<FitCommand>("fit");
-            config.AddCommand<PredictCommand>("predict");
-        });
-        var result = app.Run(args);
-        return (result.ExitCode, result.Output);
-    }
 
     [TestMethod]
     public void FitSamplesTheShotsAndSavesAModelThatRecordsItsBackbone()
@@ -65,7 +48,7 @@ public class FitPredictCommandTests
         Assert.AreEqual(2, loaded.Options.EpochsPerStage);
         Assert.IsTrue(loaded.History.Stages.All(s => s.Losses.Count == 2));
         StringAssert.Contains(fitOutput, $"{loaded.Threshold:F4}", "the summary prints the threshold");
-        Assert.IsFalse(File.Exists(model + ".partial"));
+        Assert.IsEmpty(Directory.GetFiles(folder.Path, "*.tmp"), "no temp file is left beside the model");
     }
 
     [TestMethod]
@@ -73,10 +56,11 @@ public class FitPredictCommandTests
     {
         var heatmaps = folder.File("heatmaps");
         string[] images = [Normal(4), Anomaly(1)];
-        var (code, output) = Run(["predict", "--model", model, "--format", "json", "--heatmaps", heatmaps, .. images]);
+        var run = CliRunner.Run(["predict", "--model", model, "--format", "json", "--heatmaps", heatmaps, .. images]);
 
-        Assert.AreEqual(ExitCodes.Success, code, output);
-        using var json = JsonDocument.Parse(output);
+        Assert.AreEqual(ExitCodes.Success, run.ExitCode, run.ToString());
+        Assert.AreEqual("", run.Error);
+        using var json = JsonDocument.Parse(run.Output);
         var root = json.RootElement;
         using var loaded = FsacClassifier.Load(model);
         Assert.AreEqual(loaded.Threshold, root.GetProperty("threshold").GetSingle());
@@ -106,9 +90,12 @@ public class FitPredictCommandTests
     {
         var broken = folder.File("broken.jpg");
         File.WriteAllBytes(broken, File.ReadAllBytes(Normal(5))[..2000]);
-        var (code, output) = Run("predict", "--model", model, "--format", "csv", Normal(5), broken, Normal(6));
+        var run = CliRunner.Run("predict", "--model", model, "--format", "csv", Normal(5), broken, Normal(6));
+        var (code, output) = (run.ExitCode, run.Output);
 
         Assert.AreEqual(ExitCodes.BadInput, code, output);
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.StartsWith(run.ErrorLines[0], $"error: Cannot decode image '{broken}'");
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.AreEqual("image,score,anomalous,heatmap,error", lines[0]);
         Assert.HasCount(4, lines, output);
@@ -129,11 +116,12 @@ public class FitPredictCommandTests
 
         foreach (var bad in new[] { garbage, truncated })
         {
-            var (code, output) = Run("predict", "--model", bad, Normal(4));
-            Assert.AreEqual(ExitCodes.BadInput, code, output);
-            StringAssert.StartsWith(output, $"error: Cannot read model '{bad}'");
-            StringAssert.Contains(output, "hint: pass a model written by 'fsac fit");
-            Assert.DoesNotContain("   at ", output, "no stack trace without --verbose");
+            var run = CliRunner.Run("predict", "--model", bad, Normal(4));
+            Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+            Assert.HasCount(1, run.ErrorLines, "one line, no stack trace without --verbose: " + run);
+            StringAssert.StartsWith(run.ErrorLines[0], $"error: Cannot read model '{bad}'");
+            StringAssert.Contains(run.ErrorLines[0], "(hint: pass a model written by 'fsac fit");
+            Assert.AreEqual("", run.Output);
         }
     }
 
@@ -141,9 +129,10 @@ public class FitPredictCommandTests
     public void FitWithAMissingNormalFolderExitsWith2()
     {
         var missing = folder.File("no-such-folder");
-        var (code, output) = Run("fit", "--normal", missing, "--class", "cookie", "--out", folder.File("never.fsac"));
-        Assert.AreEqual(ExitCodes.BadInput, code, output);
-        StringAssert.Contains(output, $"'{missing}' is neither a file nor a folder");
+        var run = CliRunner.Run("fit", "--normal", missing, "--class", "cookie", "--out", folder.File("never.fsac"));
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.Contains(run.ErrorLines[0], $"'{missing}' is neither a file nor a folder");
         Assert.IsFalse(File.Exists(folder.File("never.fsac")));
     }
 
@@ -151,12 +140,13 @@ public class FitPredictCommandTests
     public void FitWithoutTheRequiredOptionsExitsWith2()
     {
         // --class is optional since fit has methods without prompts; --normal and --out are required.
-        var (code, output) = Run("fit", "--normal", Normal(1));
-        Assert.AreEqual(ExitCodes.BadInput, code, output);
-        StringAssert.Contains(output, "--out <FILE> is required");
-        (code, output) = Run("fit", "--out", folder.File("never.fsac"));
-        Assert.AreEqual(ExitCodes.BadInput, code, output);
-        StringAssert.Contains(output, "--normal <PATHS> is required");
+        var run = CliRunner.Run("fit", "--normal", Normal(1));
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        StringAssert.Contains(run.Error, "--out <FILE> is required");
+        run = CliRunner.Run("fit", "--out", folder.File("never.fsac"));
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.Contains(run.Error, "--normal <PATHS> is required");
         Assert.IsFalse(File.Exists(folder.File("never.fsac")));
     }
 }

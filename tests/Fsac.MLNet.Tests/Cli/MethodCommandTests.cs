@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Fsac.Cli;
-using Fsac.Cli.Commands;
 using Fsac.MLNet.Classification;
 using Fsac.MLNet.Clip;
 using Fsac.MLNet.Encoders;
@@ -9,15 +8,12 @@ using Fsac.MLNet.Tests.IO;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
-using Spectre.Console;
-using Spectre.Console.Cli;
-using Spectre.Console.Cli.Testing;
 
 namespace Fsac.MLNet.Tests.Cli;
 
 /// <summary>
-/// <c>fsac fit --method</c>, <c>fsac predict --heatmaps</c> on a memory model and <c>fsac update</c>, in-process as in
-/// <see cref="FitPredictCommandTests"/>. One ResNet18 PatchCore fit at 224 px on two real cookies reduced to 96x128
+/// <c>fsac fit --method</c>, <c>fsac predict --heatmaps</c> on a memory model and <c>fsac update</c>, in-process
+/// (<see cref="CliRunner"/>). One ResNet18 PatchCore fit at 224 px on two real cookies reduced to 96x128
 /// PNGs, and one CLIP-FSAC fit on the tiny CLIP, are shared by the class.
 /// </summary>
 [TestClass]
@@ -29,8 +25,8 @@ public class MethodCommandTests
     private static string[] tests = null!;
     private static string model = null!;
     private static string fsacModel = null!;
-    private static (int Code, string Output) fit;
-    private static (int Code, string Output) fsacFit;
+    private static CliRun fit = null!;
+    private static CliRun fsacFit = null!;
     private static ResNet18Encoder encoder = null!;
 
     [ClassInitialize]
@@ -48,14 +44,14 @@ public class MethodCommandTests
         encoder = ResNet18Encoder.LoadDefault();
 
         model = folder.File("patchcore.fsac");
-        fit = Run("fit", "--method", "patchcore", "--resolution", "224", "--shots", "2", "--seed", "1", "--out", model, shots);
+        fit = CliRunner.Run("fit", "--method", "patchcore", "--resolution", "224", "--shots", "2", "--seed", "1", "--out", model, shots);
 
         var clip = Directory.CreateDirectory(folder.File("tiny-clip")).FullName;
         foreach (var file in new[] { "open_clip_config.json", "open_clip_model.safetensors" })
             File.Copy(SharedData.Path("clip-reference", "tiny-vit", file), Path.Combine(clip, file));
         File.Copy(SharedData.Path("clip-reference", "vocab", ClipTokenizer.BpeGzFileName), Path.Combine(clip, ClipTokenizer.BpeGzFileName));
         fsacModel = folder.File("fsac.fsac");
-        fsacFit = Run("fit", "--method", "fsac", "--backbone", clip, "--class", "cookie", "--epochs", "2", "--shots", "1", "--out", fsacModel,
+        fsacFit = CliRunner.Run("fit", "--method", "fsac", "--backbone", clip, "--class", "cookie", "--epochs", "2", "--shots", "1", "--out", fsacModel,
             Path.Combine(shots, "normal-1.png"));
     }
 
@@ -76,20 +72,6 @@ public class MethodCommandTests
         return path;
     }
 
-    private static (int ExitCode, string Output) Run(params string[] args)
-    {
-        var app = new CommandAppTester();
-        app.Configure(config =>
-        {
-            config.SetExceptionHandler((ex, resolver) => ErrorReporter.Report(ex, args, (IAnsiConsole)resolver!.Resolve(typeof(IAnsiConsole))!));
-            config.AddCommand<FitCommand>("fit");
-            config.AddCommand<PredictCommand>("predict");
-            config.AddCommand<UpdateCommand>("update");
-        });
-        var result = app.Run(args);
-        return (result.ExitCode, result.Output);
-    }
-
     /// <summary>The model file loaded on the class's ResNet18 (the same encoder the file's backbone re-creates).</summary>
     private static FewShotAnomalyClassifier LoadOnResNet(string path)
     {
@@ -107,7 +89,7 @@ public class MethodCommandTests
     [TestMethod]
     public void FitPatchCoreAtAResolutionSavesAMemoryModelThatRecordsItsMethodAndBackbone()
     {
-        Assert.AreEqual(ExitCodes.Success, fit.Code, fit.Output);
+        Assert.AreEqual(ExitCodes.Success, fit.ExitCode, fit.ToString());
         using var loaded = FewShotAnomalyClassifier.Load(model);
         Assert.AreEqual(AnomalyMethod.PatchCore, loaded.Method);
         Assert.AreEqual("resnet18", loaded.Backbone?.Spec);
@@ -125,12 +107,12 @@ public class MethodCommandTests
     [TestMethod]
     public void PredictWithHeatmapsWritesAnOverlayPngPerImageAndTheModelsScores()
     {
-        Assert.AreEqual(ExitCodes.Success, fit.Code, fit.Output);
+        Assert.AreEqual(ExitCodes.Success, fit.ExitCode, fit.ToString());
         var heatmaps = folder.File("patchcore-heatmaps");
-        var (code, output) = Run(["predict", "--model", model, "--format", "json", "--heatmaps", heatmaps, .. tests]);
+        var run = CliRunner.Run(["predict", "--model", model, "--format", "json", "--heatmaps", heatmaps, .. tests]);
 
-        Assert.AreEqual(ExitCodes.Success, code, output);
-        using var json = JsonDocument.Parse(output);
+        Assert.AreEqual(ExitCodes.Success, run.ExitCode, run.ToString());
+        using var json = JsonDocument.Parse(run.Output);
         using var loaded = LoadOnResNet(model);
         Assert.AreEqual(loaded.Threshold, json.RootElement.GetProperty("threshold").GetSingle());
         var predictions = json.RootElement.GetProperty("predictions").EnumerateArray().ToList();
@@ -158,9 +140,30 @@ public class MethodCommandTests
     }
 
     [TestMethod]
+    public void PredictAsJsonWithAnUnreadableImageKeepsStdoutValidJsonAndNamesTheImageOnStderr()
+    {
+        Assert.AreEqual(ExitCodes.Success, fit.ExitCode, fit.ToString());
+        var broken = folder.File("half.png");
+        File.WriteAllBytes(broken, File.ReadAllBytes(tests[0])[..200]);
+
+        var run = CliRunner.Run("predict", "--model", model, "--format", "json", tests[0], broken);
+
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        using var json = JsonDocument.Parse(run.Output);
+        var predictions = json.RootElement.GetProperty("predictions").EnumerateArray().ToList();
+        Assert.HasCount(2, predictions);
+        Assert.IsTrue(predictions[0].TryGetProperty("score", out _), "the readable image is scored");
+        Assert.AreEqual(broken, predictions[1].GetProperty("image").GetString());
+        StringAssert.Contains(predictions[1].GetProperty("error").GetString(), broken);
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.StartsWith(run.ErrorLines[0], "error: ");
+        StringAssert.Contains(run.ErrorLines[0], $"'{broken}'");
+    }
+
+    [TestMethod]
     public void UpdateAddsNormalsToTheMemoryModelInPlaceAndPrintsTheThresholdChange()
     {
-        Assert.AreEqual(ExitCodes.Success, fit.Code, fit.Output);
+        Assert.AreEqual(ExitCodes.Success, fit.ExitCode, fit.ToString());
         var copy = Copy(model, "grown.fsac");
         float before;
         long patches;
@@ -170,31 +173,31 @@ public class MethodCommandTests
             patches = ((PatchCoreClassifier)original.Inner).MemoryPatches;
         }
 
-        var (code, output) = Run("update", "--model", copy, "--normal", more);
+        var run = CliRunner.Run("update", "--model", copy, "--normal", more);
 
-        Assert.AreEqual(ExitCodes.Success, code, output);
+        Assert.AreEqual(ExitCodes.Success, run.ExitCode, run.ToString());
         using var grown = LoadOnResNet(copy);
         var memory = (PatchCoreClassifier)grown.Inner;
         Assert.AreEqual(AnomalyMethod.PatchCore, grown.Method);
         Assert.AreEqual(4, memory.Shots);
         Assert.AreEqual(2 * patches, memory.MemoryPatches, "two more 96x128 images at the same resolution");
-        StringAssert.Contains(output, "2 normal image(s); 4 in all");
-        StringAssert.Contains(output, $"{before:F4} -> {grown.Threshold:F4}");
-        StringAssert.Contains(output, $"{memory.MemoryPatches} patches");
+        StringAssert.Contains(run.Output, "2 normal image(s); 4 in all");
+        StringAssert.Contains(run.Output, $"{before:F4} -> {grown.Threshold:F4}");
+        StringAssert.Contains(run.Output, $"{memory.MemoryPatches} patches");
         Assert.IsEmpty(Directory.GetFiles(folder.Path, "*.tmp"));
     }
 
     [TestMethod]
     public void UpdateWithOutWritesTheGrownModelThereAndLeavesTheOriginal()
     {
-        Assert.AreEqual(ExitCodes.Success, fit.Code, fit.Output);
+        Assert.AreEqual(ExitCodes.Success, fit.ExitCode, fit.ToString());
         var source = Copy(model, "source.fsac");
         var bytes = File.ReadAllBytes(source);
         var target = Path.Combine(folder.File("out"), "grown.fsac");
 
-        var (code, output) = Run("update", "--model", source, "--normal", Path.Combine(more, "normal-3.png"), "--out", target);
+        var run = CliRunner.Run("update", "--model", source, "--normal", Path.Combine(more, "normal-3.png"), "--out", target);
 
-        Assert.AreEqual(ExitCodes.Success, code, output);
+        Assert.AreEqual(ExitCodes.Success, run.ExitCode, run.ToString());
         CollectionAssert.AreEqual(bytes, File.ReadAllBytes(source), "--out leaves the original untouched");
         using var grown = LoadOnResNet(target);
         Assert.AreEqual(3, ((PatchCoreClassifier)grown.Inner).Shots);
@@ -203,43 +206,45 @@ public class MethodCommandTests
     [TestMethod]
     public void UpdateOnAnFsacModelExitsWithBadInputInOneLineAndLeavesTheFile()
     {
-        Assert.AreEqual(ExitCodes.Success, fsacFit.Code, fsacFit.Output);
+        Assert.AreEqual(ExitCodes.Success, fsacFit.ExitCode, fsacFit.ToString());
         var bytes = File.ReadAllBytes(fsacModel);
 
-        var (code, output) = Run("update", "--model", fsacModel, "--normal", more);
+        var run = CliRunner.Run("update", "--model", fsacModel, "--normal", more);
 
-        Assert.AreEqual(ExitCodes.BadInput, code, output);
-        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.HasCount(1, lines, output);
-        StringAssert.StartsWith(lines[0], "error: A 'fsac' model cannot add normal images");
-        StringAssert.Contains(lines[0], "Fit it again");
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        Assert.AreEqual("", run.Output);
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.StartsWith(run.ErrorLines[0], "error: A 'fsac' model cannot add normal images");
+        StringAssert.Contains(run.ErrorLines[0], "Fit it again");
         CollectionAssert.AreEqual(bytes, File.ReadAllBytes(fsacModel), "the model is not rewritten");
     }
 
     [TestMethod]
     public void PredictLoadsAnFsacModelToo()
     {
-        Assert.AreEqual(ExitCodes.Success, fsacFit.Code, fsacFit.Output);
+        Assert.AreEqual(ExitCodes.Success, fsacFit.ExitCode, fsacFit.ToString());
         var heatmaps = folder.File("fsac-heatmaps");
-        var (code, output) = Run(["predict", "--model", fsacModel, "--format", "csv", "--heatmaps", heatmaps, .. tests]);
+        var run = CliRunner.Run(["predict", "--model", fsacModel, "--format", "csv", "--heatmaps", heatmaps, .. tests]);
 
-        Assert.AreEqual(ExitCodes.Success, code, output);
-        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.HasCount(1 + tests.Length, lines, output);
+        Assert.AreEqual(ExitCodes.Success, run.ExitCode, run.ToString());
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(1 + tests.Length, lines, run.ToString());
         Assert.HasCount(tests.Length, Directory.GetFiles(heatmaps, "*.png"));
     }
 
     [TestMethod]
     public void UpdateWithoutAModelOrWithAMissingOneExitsWithBadInput()
     {
-        var (code, output) = Run("update", "--normal", more);
-        Assert.AreEqual(ExitCodes.BadInput, code, output);
-        StringAssert.Contains(output, "--model <FILE> is required");
+        var run = CliRunner.Run("update", "--normal", more);
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.Contains(run.ErrorLines[0], "--model <FILE> is required");
 
         var missing = folder.File("missing.fsac");
-        (code, output) = Run("update", "--model", missing, "--normal", more);
-        Assert.AreEqual(ExitCodes.BadInput, code, output);
-        StringAssert.Contains(output, missing);
+        run = CliRunner.Run("update", "--model", missing, "--normal", more);
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.Contains(run.ErrorLines[0], missing);
         Assert.IsFalse(File.Exists(missing));
     }
 
@@ -250,19 +255,21 @@ public class MethodCommandTests
     public void FitWithAResolutionThatIsNotAMultipleOf32InRangeIsRefused(string resolution)
     {
         var never = folder.File($"never-{resolution}.fsac");
-        var (code, output) = Run("fit", "--method", "patchcore", "--resolution", resolution, "--out", never, shots);
-        Assert.AreEqual(ExitCodes.BadInput, code, output);
-        StringAssert.Contains(output, "--resolution must be a multiple of 32");
-        StringAssert.Contains(output, resolution);
+        var run = CliRunner.Run("fit", "--method", "patchcore", "--resolution", resolution, "--out", never, shots);
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.Contains(run.ErrorLines[0], "--resolution must be a multiple of 32");
+        StringAssert.Contains(run.ErrorLines[0], resolution);
         Assert.IsFalse(File.Exists(never));
     }
 
     [TestMethod]
     public void FitWithAnUnknownMethodListsTheValidOnes()
     {
-        var (code, output) = Run("fit", "--method", "knn", "--out", folder.File("never.fsac"), shots);
-        Assert.AreEqual(ExitCodes.BadInput, code, output);
-        StringAssert.Contains(output, "Unknown method 'knn'");
-        StringAssert.Contains(output, "fsac+patchcore");
+        var run = CliRunner.Run("fit", "--method", "knn", "--out", folder.File("never.fsac"), shots);
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.Contains(run.ErrorLines[0], "Unknown method 'knn'");
+        StringAssert.Contains(run.ErrorLines[0], "fsac+patchcore");
     }
 }
