@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
+using Fsac.Cli.Inputs;
+using Fsac.Cli.Outputs;
 using Fsac.MLNet.Export;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -51,11 +53,11 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        using var model = PredictCommand.LoadModel(settings.Model!);
         var output = Path.GetFullPath(settings.Out ?? Path.ChangeExtension(settings.Model!, ".onnx"));
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
+        OutputFile.CreateFolderFor(output);
+        using var model = ModelFile.Load(settings.Model!, vocabulary: null);
         var size = settings.ParsedImageSize;
-        model.ExportOnnx(output, size?.Width, size?.Height);
+        OutputFile.Write(output, stream => model.ExportOnnx(stream, size?.Width, size?.Height));
         var table = new Table().HideHeaders().AddColumns("", "");
         table.AddRow("onnx", Markup.Escape(output));
         table.AddRow("input", Markup.Escape($"{OnnxExport.PixelsInput}: float32 [N, 3, H, W], RGB 0..255, resized, not normalised"));

@@ -49,14 +49,8 @@ public sealed class ExportCommandTests
 
     private static (int ExitCode, string Output) Run(params string[] args)
     {
-        var app = new CommandAppTester();
-        app.Configure(config =>
-        {
-            config.SetExceptionHandler((ex, resolver) => ErrorReporter.Report(ex, args, (IAnsiConsole)resolver!.Resolve(typeof(IAnsiConsole))!));
-            config.AddCommand<ExportCommand>("export");
-        });
-        var result = app.Run(args);
-        return (result.ExitCode, result.Output);
+        var run = CliRunner.Run(args);
+        return (run.ExitCode, run.Output + run.Error);
     }
 
     [TestMethod]
