@@ -14,7 +14,7 @@ namespace Fsac.MLNet.PatchCore;
 public sealed class PatchMemory : IDisposable
 {
     /// <summary>Memory rows re-checked in float32 per query in a bfloat16 search.</summary>
-    public const int Candidates = 8;
+    public const int Candidates = 4;
 
     // Elements of one distance block (queries × memory): 4 M values, which stay in cache better than larger blocks.
     private const long BlockElements = 4L << 20;
