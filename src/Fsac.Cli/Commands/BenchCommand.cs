@@ -40,7 +40,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         public string Shots { get; init; } = "1,2,4";
 
         [CommandOption("--vocab <FILE>")]
-        [Description("CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) for the CLIP fit; default: the download cache. Without one the CLIP fit is skipped.")]
+        [Description("CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) for the CLIP fit; default: the download cache, and without one there the CLIP fit is skipped. A file given here must exist.")]
         public string? Vocabulary { get; init; }
 
         [CommandOption("--threads <N>")]
@@ -67,6 +67,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         {
             if (Soak is < 1) return ValidationResult.Error("--soak must be at least 1 round.");
             if (SoakImages < 1) return ValidationResult.Error("--soak-images must be at least 1.");
+            if (Vocabulary is not null && !File.Exists(Vocabulary))
+                return ValidationResult.Error($"--vocab: no vocabulary file at '{Vocabulary}' (CLIP's {ClipTokenizer.BpeGzFileName}).");
             return ValidationResult.Success();
         }
     }

@@ -23,6 +23,27 @@ public class CommandErrorTests
     }
 
     [TestMethod]
+    public void BenchWithAMissingVocabularyFailsBeforeMeasuringAndNamesTheFile()
+    {
+        using var dir = new TempDir();
+        var missing = dir.File("no-such-vocab.txt.gz");
+        var run = CliRunner.Run("bench", "--vocab", missing, "--shots", "4");
+
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        Assert.AreEqual("", run.Output, "nothing was measured");
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.Contains(run.ErrorLines[0], missing);
+    }
+
+    [TestMethod]
+    public void BenchRefusesASoakWithoutRounds()
+    {
+        var run = CliRunner.Run("bench", "--soak", "0");
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        StringAssert.Contains(run.ErrorLines[0], "--soak");
+    }
+
+    [TestMethod]
     public void PredictAsJsonWithAMissingModelPrintsNothingOnStdoutAndTheWholePathOnStderr()
     {
         var model = Path.Combine(Path.GetTempPath(), string.Join("/", Enumerable.Repeat("a-rather-long-folder-name", 8)), "model.fsac");
