@@ -137,7 +137,7 @@ public sealed class ClipTokenizer
         string content;
         try
         {
-            using var gz = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+            using var gz = new GZipStream(RegularFile.Open(path, "CLIP vocabulary"), CompressionMode.Decompress);
             using var reader = new StreamReader(gz, new UTF8Encoding(false, throwOnInvalidBytes: true));
             content = reader.ReadToEnd();
         }
@@ -178,7 +178,7 @@ public sealed class ClipTokenizer
         Dictionary<string, int> vocab;
         try
         {
-            using var fs = File.OpenRead(vocabJsonPath);
+            using var fs = RegularFile.Open(vocabJsonPath, "CLIP vocabulary");
             vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(fs)
                 ?? throw new CheckpointFormatException(vocabJsonPath, "the vocabulary is JSON null.");
         }
@@ -189,7 +189,8 @@ public sealed class ClipTokenizer
 
         var merges = new List<(string, string)>();
         int lineNumber = 0;
-        foreach (var line in File.ReadLines(mergesTxtPath))
+        using var mergesReader = new StreamReader(RegularFile.Open(mergesTxtPath, "CLIP merges list"));
+        while (mergesReader.ReadLine() is { } line)
         {
             lineNumber++;
             if ((lineNumber == 1 && line.StartsWith("#version", StringComparison.Ordinal)) || line.Trim().Length == 0) continue;

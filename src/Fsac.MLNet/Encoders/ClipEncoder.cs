@@ -71,12 +71,21 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
         if (!File.Exists(configPath))
             throw new FileNotFoundException(
                 $"'{directory}' has no open_clip_config.json; use ClipEncoder.Load(weights, modelName) for a bare checkpoint.", configPath);
-        var json = File.ReadAllText(configPath);
-        var config = ClipConfig.Parse(json);
-        using var doc = JsonDocument.Parse(json);
-        var preprocess = doc.RootElement.TryGetProperty("preprocess_cfg", out var pre)
-            ? PreprocessConfig.FromJson(pre)
-            : PreprocessConfig.Square(config.Vision.ImageSize);
+        var json = System.Text.Encoding.UTF8.GetString(RegularFile.ReadAllBytes(configPath, "OpenCLIP config"));
+        ClipConfig config;
+        PreprocessConfig preprocess;
+        try
+        {
+            config = ClipConfig.Parse(json);
+            using var doc = JsonDocument.Parse(json);
+            preprocess = doc.RootElement.TryGetProperty("preprocess_cfg", out var pre)
+                ? PreprocessConfig.FromJson(pre)
+                : PreprocessConfig.Square(config.Vision.ImageSize);
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            throw new CheckpointFormatException(configPath, $"is not a valid OpenCLIP config (JSON): {e.Message}", e);
+        }
         var weights = CheckpointReader.FindWeights(directory);
         var tokenizer = LoadTokenizer(vocabularyPath, directory);
         return Create(config, weights, tokenizer, preprocess, Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/', '\\')), precision);
