@@ -184,8 +184,12 @@ public sealed class ClipDownloader : IDisposable
 
     // The sha256sum format: "<hex>  <file name>".
     private static Task WriteHashRecordAsync(string target, string hash, CancellationToken ct)
-        => File.WriteAllTextAsync(target + HashSuffix,
-            string.Create(CultureInfo.InvariantCulture, $"{hash}  {Path.GetFileName(target)}\n"), ct);
+    {
+        ct.ThrowIfCancellationRequested();
+        var line = System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{hash}  {Path.GetFileName(target)}\n"));
+        IO.AtomicFile.Write(target + HashSuffix, stream => stream.Write(line));
+        return Task.CompletedTask;
+    }
 
     /// <summary>Disposes the HTTP client if this downloader created it.</summary>
     public void Dispose()

@@ -46,11 +46,10 @@ public static class EvaluationJson
         JsonSerializer.Serialize(output, document, SerializerOptions);
     }
 
-    /// <summary>Writes the report to a file (replaced if it exists).</summary>
+    /// <summary>Writes the report to a file atomically (replaced if it exists; a failed write keeps the old one).</summary>
     public static void Write(EvaluationReport report, string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        using var file = File.Create(path);
-        Write(report, file);
+        IO.AtomicFile.Write(path, file => Write(report, file));
     }
 }

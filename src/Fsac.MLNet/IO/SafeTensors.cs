@@ -164,10 +164,7 @@ public static class SafeTensors
     public static void Write(string path, IReadOnlyDictionary<string, TensorData> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var (header, pad, ordered) = Header(tensors, metadata);
-        var tmp = path + ".tmp";
-        using (var fs = File.Create(tmp))
-            WriteBody(fs, header, pad, ordered);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.Write(path, fs => WriteBody(fs, header, pad, ordered));
     }
 
     /// <summary>Writes tensors (in name order) and optional metadata in the safetensors format to <paramref name="output"/>.</summary>
@@ -205,6 +202,9 @@ public static class SafeTensors
             }
             foreach (var (name, t) in ordered)
             {
+                long expected = t.ElementCount * TensorData.ElementSize(t.DType);
+                if (t.Data.Length != expected)
+                    throw new ArgumentException($"Tensor '{name}' is {t.DType} [{string.Join(", ", t.Shape)}], which is {expected} bytes, but holds {t.Data.Length}.", nameof(tensors));
                 w.WriteStartObject(name);
                 w.WriteString("dtype", DTypeName(t.DType));
                 w.WriteStartArray("shape");
