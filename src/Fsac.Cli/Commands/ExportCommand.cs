@@ -25,6 +25,14 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
         [Description("Where to write the ONNX file (default: the model's path with .onnx).")]
         public string? Out { get; init; }
 
+        [CommandOption("--triton <DIR>")]
+        [Description("Instead of one ONNX file: write a Triton/KServe model repository entry, <DIR>/<name>/1/model.onnx and <DIR>/<name>/config.pbtxt.")]
+        public string? Triton { get; init; }
+
+        [CommandOption("--name <NAME>")]
+        [Description("The model's name in the Triton repository (default: the model file's name without extension).")]
+        public string? Name { get; init; }
+
         [CommandOption("--image-size <WxH>")]
         [Description("Width x height of the camera's images, which fixes the graph's input size (default: a square image).")]
         public string? ImageSize { get; init; }
@@ -38,6 +46,8 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
         public override ValidationResult Validate()
         {
             if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model <FILE> is required.");
+            if (Triton is not null && Out is not null) return ValidationResult.Error("--out and --triton exclude each other: --triton writes its own model.onnx.");
+            if (Name is not null && Triton is null) return ValidationResult.Error("--name names the model in a Triton repository; give --triton <DIR> too.");
             return ImageSize is not null && ParseSize(ImageSize) is null
                 ? ValidationResult.Error($"--image-size must be WIDTHxHEIGHT in pixels (e.g. 640x480), not '{ImageSize}'.")
                 : ValidationResult.Success();
@@ -53,16 +63,35 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
+        var size = settings.ParsedImageSize;
+        if (settings.Triton is { } repository)
+            return ExportTriton(settings, repository, size);
         var output = Path.GetFullPath(settings.Out ?? Path.ChangeExtension(settings.Model!, ".onnx"));
         OutputFile.CreateFolderFor(output);
         using var model = ModelFile.Load(settings.Model!, vocabulary: null);
-        var size = settings.ParsedImageSize;
         OutputFile.Write(output, stream => model.ExportOnnx(stream, size?.Width, size?.Height));
         var table = new Table().HideHeaders().AddColumns("", "");
         table.AddRow("onnx", Markup.Escape(output));
         table.AddRow("input", Markup.Escape($"{OnnxExport.PixelsInput}: float32 [N, 3, H, W], RGB 0..255, resized, not normalised"));
         table.AddRow("outputs", Markup.Escape($"{OnnxExport.ScoreOutput} [N], {OnnxExport.IsAnomalyOutput} [N], {OnnxExport.AnomalyMapOutput} [N, H/8, W/8]"));
         table.AddRow("threshold", model.Threshold.ToString("F4", CultureInfo.InvariantCulture));
+        console.Write(table);
+        return ExitCodes.Success;
+    }
+
+    private int ExportTriton(Settings settings, string repository, (int Width, int Height)? size)
+    {
+        var name = settings.Name ?? Path.GetFileNameWithoutExtension(settings.Model!);
+        if (!TritonRepository.IsModelName(name))
+            throw new ArgumentException($"'{name}' cannot name a Triton model: use letters, digits, '_', '-' and '.' (--name).");
+        var folder = Path.GetFullPath(Path.Combine(repository, name));
+        OutputFile.CreateFolderFor(Path.Combine(folder, "1", "model.onnx"));
+        using var model = ModelFile.Load(settings.Model!, vocabulary: null);
+        model.ExportTriton(repository, name, size?.Width, size?.Height);
+        var table = new Table().HideHeaders().AddColumns("", "");
+        table.AddRow("repository", Markup.Escape(Path.GetFullPath(repository)));
+        table.AddRow("model", Markup.Escape($"{name}: 1/model.onnx, config.pbtxt (onnxruntime backend, CPU, dynamic batching)"));
+        table.AddRow("serve", Markup.Escape($"tritonserver --model-repository={Path.GetFullPath(repository)}"));
         console.Write(table);
         return ExitCodes.Success;
     }

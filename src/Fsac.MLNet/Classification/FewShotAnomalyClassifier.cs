@@ -1,4 +1,5 @@
 using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Export;
 using Fsac.MLNet.IO;
 using Fsac.MLNet.Synthesis;
 using Fsac.MLNet.Training;
@@ -240,6 +241,20 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     /// <summary>Writes the ONNX graph (see <see cref="ExportOnnx(Stream, int?, int?)"/>) to a file atomically.</summary>
     public void ExportOnnx(string path, int? imageWidth = null, int? imageHeight = null)
         => AtomicFile.Write(path, stream => ExportOnnx(stream, imageWidth, imageHeight));
+
+    /// <summary>
+    /// Writes a Triton Inference Server model repository entry for the ONNX graph of <see cref="ExportOnnx(Stream, int?, int?)"/>:
+    /// <c>&lt;repository&gt;/&lt;name&gt;/1/model.onnx</c> and its <c>config.pbtxt</c> (<see cref="TritonRepository"/>).
+    /// </summary>
+    /// <returns>The model's folder in the repository.</returns>
+    /// <exception cref="NotSupportedException">The method or its encoder has no ONNX form; the message names it.</exception>
+    /// <exception cref="ArgumentException">The name is not a valid model name, or the batch size is below 1.</exception>
+    public string ExportTriton(string repository, string name = "fsac", int? imageWidth = null, int? imageHeight = null, int maxBatchSize = 8)
+    {
+        using var graph = new MemoryStream();
+        ExportOnnx(graph, imageWidth, imageHeight);
+        return TritonRepository.Write(repository, name, graph.ToArray(), maxBatchSize);
+    }
 
     /// <summary>Loads a model file that records its backbone (any method), re-creating that encoder, which the model then owns.</summary>
     /// <exception cref="CheckpointFormatException">The file is corrupt, incomplete, or of an unknown format or version.</exception>

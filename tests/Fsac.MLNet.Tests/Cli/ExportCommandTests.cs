@@ -91,4 +91,43 @@ public sealed class ExportCommandTests
         using var session = new InferenceSession(Path.ChangeExtension(s_model, ".onnx"));
         CollectionAssert.AreEqual(new[] { -1, 3, Resolution, Resolution }, session.InputMetadata[OnnxExport.PixelsInput].Dimensions, "a square image by default");
     }
+
+    [TestMethod]
+    public void TritonWritesAModelRepositoryWhoseConfigMatchesTheGraph()
+    {
+        var repository = s_folder.File("triton");
+        var (code, output) = Run("export", "--model", s_model, "--triton", repository, "--name", "surface", "--image-size", "60x40");
+        Assert.AreEqual(ExitCodes.Success, code, output);
+        var onnx = Path.Combine(repository, "surface", "1", "model.onnx");
+        var config = File.ReadAllText(Path.Combine(repository, "surface", "config.pbtxt"));
+
+        using var session = new InferenceSession(onnx);
+        StringAssert.Contains(config, "name: \"surface\"");
+        StringAssert.Contains(config, "backend: \"onnxruntime\"");
+        StringAssert.Contains(config, "max_batch_size: 8");
+        StringAssert.Contains(config, "dynamic_batching { }");
+        // Each tensor of the graph, with the batch dimension left out of its dims.
+        var input = session.InputMetadata[OnnxExport.PixelsInput].Dimensions;
+        StringAssert.Contains(config, $"{{ name: \"{OnnxExport.PixelsInput}\" data_type: TYPE_FP32 dims: [ {string.Join(", ", input.Skip(1))} ] }}");
+        var map = session.OutputMetadata[OnnxExport.AnomalyMapOutput].Dimensions;
+        StringAssert.Contains(config, $"{{ name: \"{OnnxExport.AnomalyMapOutput}\" data_type: TYPE_FP32 dims: [ {string.Join(", ", map.Skip(1))} ] }}");
+        StringAssert.Contains(config, $"{{ name: \"{OnnxExport.ScoreOutput}\" data_type: TYPE_FP32 dims: [ 1 ] reshape: {{ shape: [ ] }} }}");
+        StringAssert.Contains(config, $"{{ name: \"{OnnxExport.IsAnomalyOutput}\" data_type: TYPE_BOOL dims: [ 1 ] reshape: {{ shape: [ ] }} }}");
+        Assert.AreEqual(4, config.Split("{ name:").Length - 1, "one entry per input and output");
+    }
+
+    [TestMethod]
+    public void TritonRefusesABadNameAndAnOutPathBesideIt()
+    {
+        var repository = s_folder.File("triton-bad");
+        var (code, output) = Run("export", "--model", s_model, "--triton", repository, "--name", "../escape");
+        Assert.AreEqual(ExitCodes.BadInput, code, output);
+        StringAssert.Contains(output, "../escape");
+        Assert.IsFalse(Directory.Exists(s_folder.File("escape")), "nothing is created outside the repository");
+        Assert.IsFalse(Directory.Exists(repository), "nothing is created for a refused name");
+        var (both, bothOutput) = Run("export", "--model", s_model, "--triton", repository, "--out", s_folder.File("x.onnx"));
+        Assert.AreEqual(ExitCodes.BadInput, both, bothOutput);
+        Assert.IsFalse(File.Exists(s_folder.File("x.onnx")));
+        Assert.ThrowsExactly<ArgumentException>(() => TritonRepository.Config("ok", [1, 2, 3]));
+    }
 }
