@@ -1,3 +1,4 @@
+using Fsac.MLNet.IO;
 namespace Fsac.Cli.Inputs;
 
 /// <summary>

@@ -350,8 +350,7 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
                 var copies = Augment(normal, options.Augmentations);
                 try
                 {
-                    var encoded = encoder.EncodePatches([normal, .. copies], options.InferenceBatchSize, cancellationToken);
-                    result.Add(options.Normalize ? Normalized(encoded, options) : encoded);
+                    result.Add(EncodeForMemory(encoder, [normal, .. copies], options, cancellationToken));
                 }
                 finally
                 {
@@ -422,15 +421,15 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
             {
                 if (alone)
                 {
-                    using var patches = encoder.EncodePatches(variants, options.InferenceBatchSize, cancellationToken);
-                    normals.AddRange(ScoreAgainst(against, patches, options));
+                    using var patches = EncodeForMemory(encoder, variants, options, cancellationToken);
+                    normals.AddRange(ScoreAgainst(against, patches, options.TopK));
                 }
                 else
                 {
-                    normals.AddRange(ScoreAgainst(against, perShot[i], options, count: 1, prepared: true));
+                    normals.AddRange(ScoreAgainst(against, perShot[i], options.TopK, count: 1));
                 }
-                using var anomalyPatches = encoder.EncodePatches([.. synthetic.Select(s => s.Image)], options.InferenceBatchSize, cancellationToken);
-                anomalies.AddRange(ScoreAgainst(against, anomalyPatches, options));
+                using var anomalyPatches = EncodeForMemory(encoder, [.. synthetic.Select(s => s.Image)], options, cancellationToken);
+                anomalies.AddRange(ScoreAgainst(against, anomalyPatches, options.TopK));
             }
             finally
             {
@@ -456,23 +455,24 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         return new PatchMemory(others.Count > 0 ? cat(others, 0) : memory.Bank, options.Search);
     }
 
-    private static IEnumerable<float> ScoreAgainst(PatchMemory memory, PatchFeatures patches, PatchCoreOptions options, int? count = null, bool prepared = false)
+    // Image scores of the first count images of patches already prepared as the memory holds them.
+    private static IEnumerable<float> ScoreAgainst(PatchMemory memory, PatchFeatures patches, int topK, int? count = null)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         int n = count ?? patches.Count;
         var scores = new float[n];
         for (int i = 0; i < n; i++)
-        {
-            var rows = prepared ? patches.Of(i) : Prepare(patches.Of(i), options);
-            scores[i] = PatchScoring.ImageScore(memory.NearestDistances(rows), options.TopK);
-        }
+            scores[i] = PatchScoring.ImageScore(memory.NearestDistances(patches.Of(i)), topK);
         return scores;
     }
 
-    // Unit-length copies of the patches (the argument is disposed).
-    private static PatchFeatures Normalized(PatchFeatures raw, PatchCoreOptions options)
+    // The patches of images as the memory holds them (unit length with Normalize).
+    private static PatchFeatures EncodeForMemory(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> images, PatchCoreOptions options,
+        CancellationToken cancellationToken)
     {
+        var raw = encoder.EncodePatches(images, options.InferenceBatchSize, cancellationToken);
+        if (!options.Normalize) return raw;
         using (raw)
         using (NewDisposeScope())
             return new PatchFeatures(Prepare(raw.Values, options), raw.Grids);

@@ -1,3 +1,5 @@
+using Fsac.MLNet.IO;
+
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>
@@ -123,14 +125,14 @@ public static class AnomalyDatasets
     /// <summary>The images directly in <paramref name="dir"/>, sorted by path (broken links left out).</summary>
     private static List<ImageFile> Images(string dir)
     {
-        var realDir = RealPath(dir);
+        var realDir = CanonicalPath.Of(dir);
         var result = new List<ImageFile>();
         if (realDir is null) return result;
         foreach (var file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
         {
             if (!ImageExtensions.Contains(Path.GetExtension(file)) || !File.Exists(file)) continue;
             bool link = IsLink(file);
-            var real = link ? RealPath(file) : Path.Combine(realDir, Path.GetFileName(file));
+            var real = link ? CanonicalPath.Of(file) : Path.Combine(realDir, Path.GetFileName(file));
             if (real is not null) result.Add(new ImageFile(file, real, link));
         }
         return result;
@@ -156,7 +158,7 @@ public static class AnomalyDatasets
     /// </summary>
     private static List<string> Subdirectories(string dir)
     {
-        var realDir = RealPath(dir);
+        var realDir = CanonicalPath.Of(dir);
         if (realDir is null) return [];
         var seen = new HashSet<string>(PathComparer) { realDir };
         var children = Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal).ToList();
@@ -165,7 +167,7 @@ public static class AnomalyDatasets
             foreach (var child in children)
             {
                 if (IsLink(child) != links) continue;
-                var real = links ? RealPath(child) : Path.Combine(realDir, Path.GetFileName(child));
+                var real = links ? CanonicalPath.Of(child) : Path.Combine(realDir, Path.GetFileName(child));
                 if (real is null || IsWithin(realDir, real) || !seen.Add(real)) continue;
                 result.Add(child);
             }
@@ -181,11 +183,11 @@ public static class AnomalyDatasets
         var visited = new HashSet<string>(PathComparer);
         var result = new List<string>();
         var links = new Queue<string>();
-        var realRoot = RealPath(root);
+        var realRoot = CanonicalPath.Of(root);
         if (realRoot is null) return result;
         Walk(root, realRoot);
         while (links.TryDequeue(out var link))
-            if (RealPath(link) is { } real && Directory.Exists(real)) Walk(link, real);
+            if (CanonicalPath.Of(link) is { } real && Directory.Exists(real)) Walk(link, real);
         return result;
 
         void Walk(string start, string realStart)
@@ -213,32 +215,5 @@ public static class AnomalyDatasets
         var comparison = PathComparer == StringComparer.Ordinal ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
         var prefix = Path.EndsInDirectorySeparator(folder) ? folder : folder + Path.DirectorySeparatorChar;
         return string.Equals(path, folder, comparison) || path.StartsWith(prefix, comparison);
-    }
-
-    /// <summary>
-    /// The absolute path of <paramref name="path"/> with every symbolic link resolved, or null when the links loop or
-    /// nest too deeply (more than 40, as POSIX allows).
-    /// </summary>
-    private static string? RealPath(string path)
-    {
-        int budget = 40;
-        return Resolve(Path.GetFullPath(path), ref budget);
-
-        static string? Resolve(string full, ref int budget)
-        {
-            var root = Path.GetPathRoot(full) ?? "";
-            var result = root;
-            foreach (var part in full[root.Length..].Split([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar], StringSplitOptions.RemoveEmptyEntries))
-            {
-                var next = Path.Combine(result, part);
-                var target = new FileInfo(next).LinkTarget;
-                if (target is null) { result = next; continue; }
-                if (--budget < 0) return null;
-                var resolved = Resolve(Path.GetFullPath(target, result), ref budget);
-                if (resolved is null) return null;
-                result = resolved;
-            }
-            return result;
-        }
     }
 }

@@ -17,12 +17,21 @@ internal static class RegularFile
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (Directory.Exists(path)) throw new CheckpointFormatException(path, $"is a folder, not a {kind}.");
-        var link = new FileInfo(path);
-        var target = link.LinkTarget is null ? link : new FileInfo(link.ResolveLinkTarget(returnFinalTarget: true)!.FullName);
+        var target = Target(path);
         if (!target.Exists) throw new FileNotFoundException($"{char.ToUpperInvariant(kind[0])}{kind[1..]} not found: '{path}'.", path);
         if (target.Length == 0) throw new CheckpointFormatException(path, "is empty or not a regular file (a FIFO, socket or device).");
         if (target.Length > maxBytes) throw new CheckpointFormatException(path, $"is {target.Length} bytes, more than the {maxBytes} a {kind} may have.");
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+    }
+
+    /// <summary>
+    /// The file <paramref name="path"/> names, a symbolic link followed to its final target, so that its size is the
+    /// target's: 0 for a FIFO, socket or device (or an empty file).
+    /// </summary>
+    public static FileInfo Target(string path)
+    {
+        var link = new FileInfo(path);
+        return link.LinkTarget is null ? link : new FileInfo(link.ResolveLinkTarget(returnFinalTarget: true)!.FullName);
     }
 
     /// <summary>The whole content of <paramref name="path"/>, a regular file that fits one array.</summary>

@@ -57,9 +57,8 @@ public sealed class ImageLoader
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Image not found: '{path}'.", path);
-        var file = new FileInfo(path);
         // Judged by the link's final target: a FIFO, socket or device reports 0 bytes, and reading one could block.
-        long length = file.LinkTarget is null ? file.Length : new FileInfo(file.ResolveLinkTarget(returnFinalTarget: true)!.FullName).Length;
+        long length = IO.RegularFile.Target(path).Length;
         if (length == 0) throw new ImageDecodeException(path, "the file is empty or not a regular file (a FIFO, socket or device).");
         if (length > Array.MaxLength) throw new ImageDecodeException(path, $"the file is too large ({length} bytes).");
         return Decode(File.ReadAllBytes(path), path);

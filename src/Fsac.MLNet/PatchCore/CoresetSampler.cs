@@ -65,17 +65,16 @@ public static class CoresetSampler
             int c = (int)chosen[i - 1];
             for (int k = 0; k < width; k++) centre[k] = xt[k * rows + c];
             float centreNorm = norms[c];
+            nearest[c] = float.NegativeInfinity;                       // never chosen twice, even among repeated rows
             // ‖x − c‖² = ‖x‖² + ‖c‖² − 2 x·c for every row, the running minimum kept, and each worker's farthest row.
             Parallel.For(0, workers, parallel, w =>
             {
                 int start = (int)((long)rows * w / workers), end = (int)((long)rows * (w + 1) / workers);
                 bestOfWorker[w] = Step(xt, rows, width, start, end, centre, centreNorm, norms, products, nearest);
             });
-            nearest[c] = float.NegativeInfinity;                       // never chosen twice, even among repeated rows
             var (bestDistance, row) = bestOfWorker[0];
             for (int w = 1; w < workers; w++)
                 if (bestOfWorker[w].Distance > bestDistance) (bestDistance, row) = bestOfWorker[w];
-            if (row == c) row = FarthestOther(nearest);                // the centre was its worker's farthest row
             chosen[i] = row;
         }
         return chosen;
@@ -107,13 +106,5 @@ public static class CoresetSampler
             if (d > best) (best, bestRow) = (d, row);
         }
         return (best, bestRow);
-    }
-
-    private static int FarthestOther(float[] nearest)
-    {
-        int best = 0;
-        for (int j = 1; j < nearest.Length; j++)
-            if (nearest[j] > nearest[best]) best = j;
-        return best;
     }
 }

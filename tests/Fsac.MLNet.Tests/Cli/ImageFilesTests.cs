@@ -1,3 +1,4 @@
+using Fsac.MLNet.IO;
 using Fsac.Cli.Inputs;
 using Fsac.MLNet.Tests.IO;
 

@@ -1,4 +1,4 @@
-namespace Fsac.Cli.Inputs;
+namespace Fsac.MLNet.IO;
 
 /// <summary>
 /// A path with every symbolic link in it resolved, like realpath(3): the identity of a file or folder however it is
