@@ -1,6 +1,7 @@
 // Few-shot anomaly classification as an ML.NET pipeline: LoadImages -> FewShotAnomaly -> CopyColumns, fitted on
 // 4 normal cookie photographs and evaluated on the other normal ones and all the anomalous ones.
 // Data: ../shared/data/cookies beside the repository (normal/*.jpg and anomaly/*.jpg).
+// Usage: dotnet run --project samples/Pipeline [scores.tsv: every test image's score and decision, to the last bit]
 
 using Fsac.MLNet.Evaluation;
 using Microsoft.ML;
@@ -56,6 +57,13 @@ Console.WriteLine($"AUROC     {metrics.AreaUnderRocCurve:F4}");
 Console.WriteLine($"AUPR      {extra.AreaUnderPrecisionRecallCurve:F4} (average precision)");
 Console.WriteLine($"F1-max    {extra.F1Max:F4}");
 Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
+if (args.Length > 0)
+{
+    var scores = ml.Data.CreateEnumerable<ScoredImage>(scored, reuseRowObject: false)
+        .Select(r => FormattableString.Invariant($"{Path.GetFileName(r.ImagePath)}\t{r.Score:R}\t{r.PredictedLabel}"));
+    File.WriteAllLines(args[0], ["image\tscore\tanomalous", .. scores]);
+    Console.WriteLine($"Scores: {Path.GetFullPath(args[0])}");
+}
 return 0;
 
 // The shared folder is ../shared relative to the repository root, the first folder above the program that holds Fsac.MLNet.sln.
@@ -72,3 +80,11 @@ static string? FindCookies()
 
 /// <summary>An image file and whether it is anomalous (ML.NET's positive class).</summary>
 internal sealed record ImageRow(string ImagePath, bool Label);
+
+/// <summary>The columns of a scored row that the scores file keeps.</summary>
+internal sealed class ScoredImage
+{
+    public string ImagePath { get; set; } = "";
+    public float Score { get; set; }
+    public bool PredictedLabel { get; set; }
+}
