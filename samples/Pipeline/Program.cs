@@ -3,7 +3,7 @@
 // Data: ../shared/data/cookies beside the repository (normal/*.jpg and anomaly/*.jpg).
 // Usage: dotnet run --project samples/Pipeline [scores.tsv: every test image's score and decision, to the last bit]
 
-using Fsac.MLNet.Evaluation;
+using Fsac.MLNet.Pipeline;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 

@@ -3,10 +3,10 @@
 // Data: ../shared/data/cookies beside the repository (normal/*.jpg and anomaly/*.jpg).
 // Usage: dotnet run --project samples/QuickStart [heatmap folder, default ./heatmaps]
 
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
-
+using Fsac.MLNet.Visualisation;
 var cookies = FindCookies();
 if (cookies is null)
 {

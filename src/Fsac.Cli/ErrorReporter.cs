@@ -1,6 +1,6 @@
+using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Evaluation;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.IO;
 using Fsac.MLNet.Native;
 using Spectre.Console.Cli;
 

@@ -1,10 +1,9 @@
-using Fsac.MLNet;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Model;
-using Fsac.MLNet.Pipeline;
-
 // Catalog extensions live in ML.NET's namespace, as ML.NET's own packages do, so that
 // mlContext.Transforms.FewShotAnomaly(...) needs no extra using.
+using Fsac.MLNet;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Head;
+using Fsac.MLNet.Pipeline;
 namespace Microsoft.ML;
 
 /// <summary><c>mlContext.Transforms.FewShotAnomaly(...)</c>: few-shot industrial anomaly classification and localisation.</summary>

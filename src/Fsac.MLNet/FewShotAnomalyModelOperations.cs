@@ -1,5 +1,7 @@
 using Fsac.MLNet;
-using Fsac.MLNet.IO;
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Files;
 using Fsac.MLNet.Pipeline;
 using Microsoft.ML.Data;
 

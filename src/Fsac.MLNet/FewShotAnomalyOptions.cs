@@ -1,8 +1,9 @@
-using System.Text.Json.Serialization;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.PatchCore;
-
+using Fsac.MLNet.Pipeline;
+using System.Text.Json.Serialization;
 namespace Fsac.MLNet;
 
 /// <summary>

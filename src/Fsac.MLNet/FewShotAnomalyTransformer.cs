@@ -1,4 +1,4 @@
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Pipeline;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -1,6 +1,6 @@
+using Fsac.MLNet.Fitting;
+using Fsac.MLNet.Head;
 using BenchmarkDotNet.Attributes;
-using Fsac.MLNet.Model;
-using Fsac.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

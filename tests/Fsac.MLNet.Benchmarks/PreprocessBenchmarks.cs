@@ -1,5 +1,5 @@
-using BenchmarkDotNet.Attributes;
 using Fsac.MLNet.Imaging;
+using BenchmarkDotNet.Attributes;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.PixelFormats;

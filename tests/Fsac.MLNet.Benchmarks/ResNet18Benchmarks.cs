@@ -1,6 +1,6 @@
+using Fsac.MLNet.Encoders;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
-using Fsac.MLNet.Encoders;
 using TorchSharp;
 
 namespace Fsac.MLNet.Benchmarks;

@@ -1,5 +1,5 @@
-using BenchmarkDotNet.Attributes;
 using Fsac.MLNet.Synthesis;
+using BenchmarkDotNet.Attributes;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

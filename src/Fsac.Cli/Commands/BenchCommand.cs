@@ -1,14 +1,13 @@
-using System.ComponentModel;
-using System.Diagnostics;
-using Fsac.MLNet;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Clip;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Encoders.Clip;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.Model;
 using Fsac.MLNet.Native;
 using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Synthesis;
+using System.ComponentModel;
+using System.Diagnostics;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Spectre.Console;
@@ -149,7 +148,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             var generator = new Generator(0);
             foreach (var (_, p) in model.named_parameters()) p.normal_(0, 0.02, generator);
         }
-        return model.ToPrecision(precision);
+        return model.ToDtype(precision == EncoderPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
     }
 
     /// <summary>Fits CLIP-FSAC (the MVTec preset, 100 epochs per stage) on generated images and scores 16 more.</summary>

@@ -1,5 +1,5 @@
+using Fsac.MLNet.Encoders.Clip;
 using System.ComponentModel;
-using Fsac.MLNet.Clip;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

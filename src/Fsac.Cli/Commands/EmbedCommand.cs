@@ -1,11 +1,10 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Imaging;
 using System.ComponentModel;
 using System.Text.Json;
 using Fsac.Cli.Inputs;
 using Fsac.Cli.Outputs;
-using Fsac.MLNet;
-using Fsac.MLNet.Encoders;
-using Fsac.MLNet.Imaging;
-using Fsac.MLNet.IO;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using static TorchSharp.torch;

@@ -1,8 +1,9 @@
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Export;
 using System.ComponentModel;
 using System.Globalization;
 using Fsac.Cli.Inputs;
 using Fsac.Cli.Outputs;
-using Fsac.MLNet.Export;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -10,7 +11,7 @@ namespace Fsac.Cli.Commands;
 
 /// <summary>
 /// <c>fsac export</c>: writes a saved PatchCore model (default, patchcore) as one ONNX graph
-/// (<see cref="Fsac.MLNet.Classification.FewShotAnomalyClassifier.ExportOnnx(string, int?, int?)"/>): resized RGB
+/// (<see cref="Fsac.MLNet.Fsac.MLNet.Classifiers.FewShotAnomalyClassifier.ExportOnnx(string, int?, int?)"/>): resized RGB
 /// pixels in, score, decision and patch-grid anomaly map out.
 /// </summary>
 public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.Settings>

@@ -1,9 +1,10 @@
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Imaging;
+using Fsac.MLNet.Visualisation;
 using System.ComponentModel;
 using Fsac.Cli.Inputs;
 using Fsac.Cli.Outputs;
 using Fsac.Cli.Predictions;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Spectre.Console;

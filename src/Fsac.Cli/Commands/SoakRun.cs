@@ -1,6 +1,6 @@
-using System.Diagnostics;
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
+using System.Diagnostics;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Spectre.Console;

@@ -1,7 +1,8 @@
-using System.ComponentModel;
-using Fsac.Cli.Outputs;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Synthesis;
+using Fsac.MLNet.Visualisation;
+using System.ComponentModel;
+using Fsac.Cli.Outputs;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Spectre.Console;

@@ -1,8 +1,8 @@
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Imaging;
 using System.ComponentModel;
 using Fsac.Cli.Inputs;
 using Fsac.Cli.Outputs;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Imaging;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using Spectre.Console;

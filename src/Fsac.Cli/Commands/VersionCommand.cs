@@ -1,3 +1,4 @@
+using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Native;
 using Spectre.Console;
 using Spectre.Console.Cli;

@@ -1,4 +1,4 @@
-using Fsac.MLNet.IO;
+using Fsac.MLNet.Files;
 namespace Fsac.Cli.Inputs;
 
 /// <summary>

@@ -1,4 +1,4 @@
-using Fsac.MLNet.IO;
+using Fsac.MLNet.Files;
 using SixLabors.ImageSharp;
 
 namespace Fsac.Cli.Outputs;

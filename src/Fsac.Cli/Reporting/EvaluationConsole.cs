@@ -1,5 +1,6 @@
-using System.Globalization;
 using Fsac.MLNet.Evaluation;
+using Fsac.MLNet.Metrics;
+using System.Globalization;
 using Spectre.Console;
 
 namespace Fsac.Cli.Reporting;

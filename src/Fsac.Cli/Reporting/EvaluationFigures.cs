@@ -1,7 +1,9 @@
-using System.Globalization;
-using Fsac.Cli.Outputs;
 using Fsac.MLNet.Evaluation;
 using Fsac.MLNet.Imaging;
+using Fsac.MLNet.Metrics;
+using Fsac.MLNet.Visualisation;
+using System.Globalization;
+using Fsac.Cli.Outputs;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
@@ -43,7 +45,7 @@ public static class EvaluationFigures
         int i = 0;
         foreach (var (method, scores) in run.Scores)
         {
-            var auroc = Metrics.Auroc(scores, run.Labels);
+            var auroc = ImageMetrics.Auroc(scores, run.Labels);
             HistogramPanel(canvas, (i % columns) * PanelWidth, Header + (i / columns) * PanelHeight,
                 string.Create(Invariant, $"{method}  AUROC {100 * auroc:F1}"), scores, run.Labels, Range(scores));
             i++;

@@ -1,8 +1,7 @@
+using Fsac.MLNet.Evaluation;
 using System.Globalization;
 using System.Text;
 using Fsac.Cli.Outputs;
-using Fsac.MLNet.Evaluation;
-
 namespace Fsac.Cli.Reporting;
 
 /// <summary>

@@ -1,8 +1,9 @@
+using Fsac.MLNet.Classifiers;
 namespace Fsac.MLNet.Encoders;
 
 /// <summary>
 /// How to re-create a frozen encoder: a specification for <see cref="Backbones.Resolve"/> and the precision it ran
-/// in. A saved <see cref="Classification.FsacClassifier"/> records it so that it can be loaded without
+/// in. A saved <see cref="Fsac.MLNet.Classifiers.FsacClassifier"/> records it so that it can be loaded without
 /// handing it an encoder. A specification that names an existing folder is kept as its full path.
 /// </summary>
 /// <param name="Spec"><c>resnet18</c>, an OpenCLIP model folder, or published weights as <c>name:tag</c>.</param>

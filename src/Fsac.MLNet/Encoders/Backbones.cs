@@ -1,5 +1,4 @@
 using Fsac.MLNet.Native;
-
 namespace Fsac.MLNet.Encoders;
 
 /// <summary>

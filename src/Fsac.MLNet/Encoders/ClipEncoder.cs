@@ -1,8 +1,8 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Encoders.Clip;
+using Fsac.MLNet.Imaging;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Fsac.MLNet.Clip;
-using Fsac.MLNet.Imaging;
-using Fsac.MLNet.IO;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;
@@ -142,7 +142,7 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
         try
         {
             model.LoadStateDict(CheckpointReader.ReadStateDict(weightsPath), weightsPath);
-            model.ToPrecision(precision);
+            model.ToDtype(precision == EncoderPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
             return new ClipEncoder(model, tokenizer, preprocess, $"clip:{label}:{ShortHash(weightsPath)}");
         }
         catch

@@ -1,8 +1,10 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Checkpoints.Onnx;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Encoders.ResNet;
+using Fsac.MLNet.Native;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using Fsac.MLNet.Native;
-using Fsac.MLNet.Encoders.ResNet;
-using Fsac.MLNet.IO;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;
@@ -175,7 +177,7 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// <summary>
     /// The images resized to their <see cref="Layout"/> (bilinear) before any normalisation: RGB order, values on the
     /// 0..255 scale. <see cref="Preprocess"/> is these pixels reordered to BGR minus the mean image; an exported ONNX
-    /// model (<see cref="Classification.PatchCoreClassifier.ExportOnnx(Stream, int?, int?)"/>) takes them as its input.
+    /// model (<see cref="Fsac.MLNet.Classifiers.PatchCoreClassifier.ExportOnnx(Stream, int?, int?)"/>) takes them as its input.
     /// </summary>
     /// <returns>float32 <c>[N, 3, H, W]</c>.</returns>
     /// <exception cref="ArgumentException">The images' layouts differ in size.</exception>

@@ -1,3 +1,4 @@
+using Fsac.MLNet.Files;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -50,6 +51,6 @@ public static class EvaluationJson
     public static void Write(EvaluationReport report, string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        IO.AtomicFile.Write(path, file => Write(report, file));
+        Files.AtomicFile.Write(path, file => Write(report, file));
     }
 }

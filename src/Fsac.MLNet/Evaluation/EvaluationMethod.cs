@@ -1,9 +1,11 @@
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.PatchCore;
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>A method compared by <see cref="EvaluationRunner"/>; <see cref="EvaluationMethods"/> gives the names used on the command line and in results.</summary>
 public enum EvaluationMethod
 {
-    /// <summary><c>default</c>: what <c>FewShotAnomaly(...)</c>, <c>fsac fit</c> and <c>FewShotAnomalyClassifier.Fit</c> use when no method is named (<see cref="Classification.DefaultMethod"/>).</summary>
+    /// <summary><c>default</c>: what <c>FewShotAnomaly(...)</c>, <c>fsac fit</c> and <c>FewShotAnomalyClassifier.Fit</c> use when no method is named (<see cref="Fsac.MLNet.Classifiers.DefaultMethod"/>).</summary>
     Default,
 
     /// <summary><c>patchcore</c>: few-shot PatchCore with its own defaults (<see cref="PatchCore.PatchCoreOptions"/>).</summary>

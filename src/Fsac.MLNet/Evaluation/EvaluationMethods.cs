@@ -1,5 +1,6 @@
-using Fsac.MLNet.Model;
-
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Head;
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>Names of the <see cref="EvaluationMethod"/>s and the CLIP-FSAC options each one trains with.</summary>
@@ -53,7 +54,7 @@ public static class EvaluationMethods
         return parsed;
     }
 
-    /// <summary>True for the methods that score patches (<see cref="Classification.IEncodedScorer"/>), false for those that see one pooled vector.</summary>
+    /// <summary>True for the methods that score patches (<see cref="Fsac.MLNet.Classifiers.IEncodedScorer"/>), false for those that see one pooled vector.</summary>
     public static bool IsPatchMethod(EvaluationMethod method)
         => method is EvaluationMethod.Default or EvaluationMethod.PatchCore or EvaluationMethod.FsacLocal or EvaluationMethod.FsacPatchCore
             or EvaluationMethod.WinClipPlus;

@@ -1,6 +1,7 @@
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Evaluation.Datasets;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.PatchCore;
-
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>
@@ -35,7 +36,7 @@ public sealed record EvaluationOptions
 
     /// <summary>
     /// Options of the <c>patchcore</c> method (default: PatchCore's own, <see cref="PatchCoreOptions"/>); its seed is
-    /// replaced by the run's. The <c>default</c> method always uses <see cref="Classification.DefaultMethod"/>.
+    /// replaced by the run's. The <c>default</c> method always uses <see cref="Fsac.MLNet.Classifiers.DefaultMethod"/>.
     /// </summary>
     public PatchCoreOptions PatchCore { get; init; } = new();
 

@@ -1,3 +1,4 @@
+using Fsac.MLNet.Metrics;
 using System.Text.Json.Serialization;
 
 namespace Fsac.MLNet.Evaluation;
@@ -7,9 +8,9 @@ namespace Fsac.MLNet.Evaluation;
 /// <param name="Method">Method name (<see cref="EvaluationMethods.NameOf"/>).</param>
 /// <param name="Shots">k, the normal shots the method saw.</param>
 /// <param name="Seed">The seed that drew the shots and seeded the fit.</param>
-/// <param name="Auroc">I-AUROC on the test images (<see cref="Metrics.Auroc"/>).</param>
-/// <param name="Aupr">I-AUPR, average precision (<see cref="Metrics.AveragePrecision"/>).</param>
-/// <param name="F1Max">F1-max (<see cref="Metrics.F1Max"/>); <c>f1max</c> in JSON.</param>
+/// <param name="Auroc">I-AUROC on the test images (<see cref="ImageMetrics.Auroc"/>).</param>
+/// <param name="Aupr">I-AUPR, average precision (<see cref="ImageMetrics.AveragePrecision"/>).</param>
+/// <param name="F1Max">F1-max (<see cref="ImageMetrics.F1Max"/>); <c>f1max</c> in JSON.</param>
 /// <param name="FitSeconds">Wall time of the whole fit, encoding of the shots and synthetic anomalies included.</param>
 /// <param name="ScoreMsPerImage">Milliseconds to score one test image: loading and encoding (measured once per category) plus the method's head.</param>
 /// <param name="TestNormals">Normal test images (the shots excluded).</param>

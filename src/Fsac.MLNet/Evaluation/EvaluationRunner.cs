@@ -1,13 +1,16 @@
-using System.Diagnostics;
-using Fsac.MLNet.Baselines;
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Evaluation.Baselines;
+using Fsac.MLNet.Evaluation.Datasets;
+using Fsac.MLNet.Fitting;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Maps;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Metrics;
+using Fsac.MLNet.Native;
 using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Synthesis;
-using Fsac.MLNet.Training;
+using System.Diagnostics;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;
@@ -282,7 +285,7 @@ public sealed class EvaluationRunner
                         if (c.Epoch % options.CheckpointInterval != 0 && c.Epoch != c.TotalEpochs) return;
                         var start = watch.Elapsed;
                         var s = c.ScoreFeatures(features!);
-                        checkpoints.Add(new EpochCheckpoint(c.Epoch, Metrics.Auroc(s, labels), s));
+                        checkpoints.Add(new EpochCheckpoint(c.Epoch, ImageMetrics.Auroc(s, labels), s));
                         observed += watch.Elapsed - start;
                     }
                     : null;
@@ -307,7 +310,7 @@ public sealed class EvaluationRunner
                 }
                 double headMs = watch.Elapsed.TotalMilliseconds / scores.Length;
                 var record = new EvaluationRecord(run.Context.Category.Name, EvaluationMethods.NameOf(method), run.Shots, run.Seed,
-                    Metrics.Auroc(scores, labels), Metrics.AveragePrecision(scores, labels), Metrics.F1Max(scores, labels),
+                    ImageMetrics.Auroc(scores, labels), ImageMetrics.AveragePrecision(scores, labels), ImageMetrics.F1Max(scores, labels),
                     fitSeconds, run.EncodeMsPerImage + headMs, labels.Count(l => !l), labels.Count(l => l), pixelAuroc, aupro);
                 records.Add(record);
                 run.Context.Report(EvaluationPhase.RunCompleted, 1, 1, run.Describe(method), record);

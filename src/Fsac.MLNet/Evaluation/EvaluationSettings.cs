@@ -1,5 +1,5 @@
-using Fsac.MLNet.Model;
-
+using Fsac.MLNet.Evaluation.Datasets;
+using Fsac.MLNet.Head;
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>Everything needed to rerun an evaluation, recorded with its results.</summary>

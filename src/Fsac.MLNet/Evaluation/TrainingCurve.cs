@@ -1,5 +1,4 @@
-using Fsac.MLNet.Training;
-
+using Fsac.MLNet.Fitting;
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>How one CLIP-FSAC fit of a diagnostic run evolved: test scores at checkpoints and the training losses.</summary>

@@ -1,8 +1,9 @@
+using Fsac.MLNet.Visualisation;
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>
 /// A test image a diagnostic run got most wrong (a low-scored anomaly or a high-scored normal) with its saliency map
-/// (|∂score/∂pixel|, §3.5), to draw with <see cref="Imaging.SaliencyOverlay"/>.
+/// (|∂score/∂pixel|, §3.5), to draw with <see cref="Visualisation.SaliencyOverlay"/>.
 /// </summary>
 /// <param name="Path">The image file.</param>
 /// <param name="IsAnomaly">Its label.</param>

@@ -1,4 +1,4 @@
-using Fsac.MLNet.Export.Onnx;
+using Fsac.MLNet.Checkpoints.Onnx;
 using Google.Protobuf;
 
 namespace Fsac.MLNet.Export;

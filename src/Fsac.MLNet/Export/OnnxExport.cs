@@ -1,15 +1,16 @@
+using Fsac.MLNet.Checkpoints.Onnx;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Maps;
+using Fsac.MLNet.PatchCore;
+using static Fsac.MLNet.Export.OnnxAttributes;
 using System.Globalization;
 using System.Reflection;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Encoders;
-using Fsac.MLNet.Export.Onnx;
 using Google.Protobuf;
-using static Fsac.MLNet.Export.OnnxAttributes;
-
 namespace Fsac.MLNet.Export;
 
 /// <summary>
-/// ONNX export of a fitted PatchCore model (<see cref="PatchCoreClassifier.ExportOnnx(Stream, int?, int?)"/>): one
+/// ONNX export of a fitted PatchCore model (<c>PatchCoreClassifier.ExportOnnx</c>): one
 /// self-contained graph (opset 17, float32) from resized pixels to the decision, for ONNX Runtime or any other ONNX
 /// engine. The network's weights and the memory bank are initializers.
 /// </summary>
@@ -21,13 +22,13 @@ namespace Fsac.MLNet.Export;
 /// <para>The graph: the encoder's normalisation (RGB to BGR, minus the ImageNet mean image), ResNet18's stem to layer3,
 /// the patch features (<see cref="ResNetOnnxGraph"/>), unit length when the model normalises, then the exact float32
 /// nearest-neighbour search over the memory, ‖q‖² + min(‖m‖² − 2 q·m) floored at 1e-12 and square-rooted, as
-/// <see cref="PatchCore.PatchMemory"/> computes it in float32; the image score is the mean of the TopK largest patch
+/// <see cref="PatchMemory"/> computes it in float32; the image score is the mean of the TopK largest patch
 /// distances. A model fitted with a bfloat16 search is exported with the exact search, whose distances it matches unless
 /// bfloat16 rounding made it miss the nearest patch.</para>
 /// <para>Outputs: <see cref="ScoreOutput"/> float32 <c>[N]</c>, <see cref="IsAnomalyOutput"/> bool <c>[N]</c>
 /// (score ≥ the model's threshold) and <see cref="AnomalyMapOutput"/> float32 <c>[N, h, w]</c>, the patch distances on
 /// the patch grid (h = H/8, w = W/8). The library's maps are these resized bilinearly to the image and smoothed with a
-/// Gaussian of σ = <see cref="PatchCore.PatchCoreOptions.MapSigma"/> pixels (<see cref="Maps.AnomalyMapBuilder"/>); a
+/// Gaussian of σ = <see cref="PatchCoreOptions.MapSigma"/> pixels (<see cref="Maps.AnomalyMapBuilder"/>); a
 /// caller that wants such maps does that step itself. The metadata (<c>fsac.*</c> keys) records the threshold, the
 /// input size, σ and the backbone.</para>
 /// </remarks>
@@ -45,8 +46,12 @@ public static class OnnxExport
     /// <summary>The patch distances, float32 <c>[N, h, w]</c> on the patch grid.</summary>
     public const string AnomalyMapOutput = "anomaly_map";
 
-    /// <summary>Writes the ONNX graph of <paramref name="model"/> for inputs of the layout of a <paramref name="imageWidth"/> × <paramref name="imageHeight"/> image.</summary>
-    internal static void Write(PatchCoreClassifier model, IImageEncoder encoder, PatchCore.PatchMemory memory, Stream output, int? imageWidth, int? imageHeight)
+    /// <summary>
+    /// Writes the ONNX graph of a fitted PatchCore model (its memory, options, threshold, method and backbone names,
+    /// and encoder) for inputs of the layout of a <paramref name="imageWidth"/> × <paramref name="imageHeight"/> image.
+    /// </summary>
+    internal static void Write(PatchMemory memory, PatchCoreOptions options, float threshold, string methodName, string backboneName,
+        IImageEncoder encoder, Stream output, int? imageWidth, int? imageHeight)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (encoder is not ResNet18Encoder resnet)
@@ -59,7 +64,6 @@ public static class OnnxExport
         int height = layout.Height, width = layout.Width;
         var (gridHeight, gridWidth) = ResNetOnnxGraph.PatchGrid(resnet.Backbone.Config, height, width);
         long patches = (long)gridHeight * gridWidth, channels = memory.Channels, rows = memory.Count;
-        var options = model.Options;
         long k = Math.Min(options.TopK, patches);
 
         var g = new OnnxGraphBuilder("fsac_patchcore");
@@ -96,7 +100,7 @@ public static class OnnxExport
 
             var top = g.Node("TopK", "top_distances", [distances, g.Initializer("top_k", [k], 1)], 2, Int("axis", 1), Int("largest", 1), Int("sorted", 1))[0];
             var score = g.Node("ReduceMean", "image_score", [top], Ints("axes", 1), Int("keepdims", 0));
-            var decision = g.Node("GreaterOrEqual", "decision", [score, g.Initializer("threshold", [model.Threshold])]);
+            var decision = g.Node("GreaterOrEqual", "decision", [score, g.Initializer("threshold", [threshold])]);
             var mapShape = g.Node("Concat", "map_shape", [ResNetOnnxGraph.Shape(g, features, "patches.batch", 0, 1),
                 ResNetOnnxGraph.Shape(g, features, "patches.grid", 2, 4)], Int("axis", 0));
             var map = g.Node("Reshape", "patch_map", [distances, mapShape]);
@@ -109,9 +113,9 @@ public static class OnnxExport
         var invariant = CultureInfo.InvariantCulture;
         var metadata = new Dictionary<string, string>
         {
-            ["fsac.method"] = model.MethodName,
-            ["fsac.backbone"] = model.BackboneName,
-            ["fsac.threshold"] = model.Threshold.ToString("R", invariant),
+            ["fsac.method"] = methodName,
+            ["fsac.backbone"] = backboneName,
+            ["fsac.threshold"] = threshold.ToString("R", invariant),
             ["fsac.input"] = $"RGB float32 [N, 3, {height}, {width}] on the 0..255 scale, resized bilinearly, not normalised",
             ["fsac.input_width"] = width.ToString(invariant),
             ["fsac.input_height"] = height.ToString(invariant),
@@ -119,7 +123,7 @@ public static class OnnxExport
             ["fsac.top_k"] = k.ToString(invariant),
         };
         var version = typeof(OnnxExport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
-        g.Build("Fsac.MLNet", version, $"Few-shot PatchCore ({model.BackboneName}): {PixelsInput} to {ScoreOutput}, {IsAnomalyOutput} and {AnomalyMapOutput}.", metadata)
+        g.Build("Fsac.MLNet", version, $"Few-shot PatchCore ({backboneName}): {PixelsInput} to {ScoreOutput}, {IsAnomalyOutput} and {AnomalyMapOutput}.", metadata)
             .WriteTo(output);
     }
 }

@@ -1,5 +1,5 @@
+using Fsac.MLNet.Checkpoints.Onnx;
 using System.Runtime.InteropServices;
-using Fsac.MLNet.Export.Onnx;
 using Google.Protobuf;
 
 namespace Fsac.MLNet.Export;

@@ -1,7 +1,7 @@
+using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.ResNet;
-using TorchSharp;
 using static Fsac.MLNet.Export.OnnxAttributes;
-
+using TorchSharp;
 namespace Fsac.MLNet.Export;
 
 /// <summary>

@@ -1,9 +1,8 @@
+using Fsac.MLNet.Checkpoints.Onnx;
+using Fsac.MLNet.Files;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Fsac.MLNet.Export.Onnx;
-using Fsac.MLNet.IO;
-
 namespace Fsac.MLNet.Export;
 
 /// <summary>

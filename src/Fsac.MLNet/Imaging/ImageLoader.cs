@@ -1,3 +1,4 @@
+using Fsac.MLNet.Checkpoints;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.Formats.Tiff;
@@ -58,7 +59,7 @@ public sealed class ImageLoader
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Image not found: '{path}'.", path);
         // Judged by the link's final target: a FIFO, socket or device reports 0 bytes, and reading one could block.
-        long length = IO.RegularFile.Target(path).Length;
+        long length = Checkpoints.RegularFile.Target(path).Length;
         if (length == 0) throw new ImageDecodeException(path, "the file is empty or not a regular file (a FIFO, socket or device).");
         if (length > Array.MaxLength) throw new ImageDecodeException(path, $"the file is too large ({length} bytes).");
         return Decode(File.ReadAllBytes(path), path);

@@ -1,3 +1,5 @@
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Encoders.Clip;
 using System.Runtime.InteropServices;
 using TorchSharp;
 
@@ -89,7 +91,7 @@ public static class TorchRuntime
         if (OperatingSystem.IsLinux() && libStdCxxPath is not null && !FileContains(libStdCxxPath, RequiredGlibcxx))
         {
             message += $" This system's libstdc++ ({libStdCxxPath}) predates {RequiredGlibcxx}, which TorchSharp 0.107 requires " +
-                       "(Debian 12, Ubuntu 22.04). Run 'bash src/Fsac.MLNet/native/fix-torchsharp-glibcxx.sh' from the Fsac.MLNet " +
+                       "(Debian 12, Ubuntu 22.04). Run 'bash src/Fsac.MLNet/PackageBuild/fix-torchsharp-glibcxx.sh' from the Fsac.MLNet " +
                        "repository, or the copy in the Fsac.MLNet NuGet package's tools/ folder, then rebuild; see the README section 'Native runtime'.";
         }
         else

@@ -1,8 +1,8 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Classifiers;
 using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

@@ -1,5 +1,4 @@
-using Fsac.MLNet.Classification;
-
+using Fsac.MLNet.Classifiers;
 namespace Fsac.MLNet.Pipeline;
 
 /// <summary>

@@ -1,6 +1,6 @@
-using Fsac.MLNet.Baselines;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Evaluation.Baselines;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Tests.TestDoubles;
 using static TorchSharp.torch;
 

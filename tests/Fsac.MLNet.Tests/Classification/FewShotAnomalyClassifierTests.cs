@@ -1,7 +1,7 @@
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Clip;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Encoders.Clip;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Tests.TestDoubles;
 using SixLabors.ImageSharp;

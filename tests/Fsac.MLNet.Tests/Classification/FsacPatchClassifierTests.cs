@@ -1,11 +1,11 @@
-using System.IO.Compression;
-using System.Text;
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.IO;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Synthesis;
 using Fsac.MLNet.Tests.TestDoubles;
+using System.IO.Compression;
+using System.Text;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

@@ -1,11 +1,11 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.PatchCore;
+using Fsac.MLNet.Tests.TestDoubles;
+using Fsac.MLNet.Tests.IO;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.IO;
-using Fsac.MLNet.Tests.IO;
-using Fsac.MLNet.Tests.TestDoubles;
-
 namespace Fsac.MLNet.Tests.Classification;
 
 /// <summary>

@@ -1,4 +1,4 @@
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.PatchCore;
 using SixLabors.ImageSharp;

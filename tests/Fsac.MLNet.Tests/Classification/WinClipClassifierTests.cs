@@ -1,7 +1,9 @@
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Clip;
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.IO;
+using Fsac.MLNet.Encoders.Clip;
+using Fsac.MLNet.Fitting;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Tests.TestDoubles;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -183,7 +185,7 @@ public sealed class WinClipClassifierTests
         // By hand: T± from the prompts, window means of the projected patches, softmax at τ, harmonic mean, mean of 1x1 and 3x3.
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var anchors = nn.functional.normalize(Fsac.MLNet.Training.TextAnchors.FromPrompts(s_encoder, new Fsac.MLNet.Model.PromptEnsemble("cookie"), false), 2, 1);
+        var anchors = nn.functional.normalize(Fsac.MLNet.Fitting.TextAnchors.FromPrompts(s_encoder, new Fsac.MLNet.Head.PromptEnsemble("cookie"), false), 2, 1);
         var (global, encoded) = s_encoder.EncodeBatches([image], 1, EncoderOutputs.Both);
         using var patches = encoded!;
         var tokens = patches.Of(0);                                                  // [16, 64]

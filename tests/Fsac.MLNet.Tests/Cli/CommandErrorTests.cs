@@ -1,5 +1,5 @@
-using Fsac.Cli;
 using Fsac.MLNet.Tests.IO;
+using Fsac.Cli;
 using SixLabors.ImageSharp;
 
 namespace Fsac.MLNet.Tests.Cli;

@@ -1,9 +1,9 @@
-using System.Text.Json;
-using Fsac.Cli;
+using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.IO;
 using Fsac.MLNet.Tests.IO;
+using System.Text.Json;
+using Fsac.Cli;
 using static TorchSharp.torch;
 
 namespace Fsac.MLNet.Tests.Cli;

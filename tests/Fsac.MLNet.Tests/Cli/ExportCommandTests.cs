@@ -1,11 +1,11 @@
-using Fsac.Cli;
-using Fsac.Cli.Commands;
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Export;
 using Fsac.MLNet.PatchCore;
-using Fsac.MLNet.Tests.IO;
 using Fsac.MLNet.Tests.TestDoubles;
+using Fsac.MLNet.Tests.IO;
+using Fsac.Cli;
+using Fsac.Cli.Commands;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using SixLabors.ImageSharp;

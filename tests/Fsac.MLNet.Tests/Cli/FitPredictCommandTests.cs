@@ -1,8 +1,8 @@
-using System.Text.Json;
-using Fsac.Cli;
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Tests.IO;
+using System.Text.Json;
+using Fsac.Cli;
 using SixLabors.ImageSharp;
 
 namespace Fsac.MLNet.Tests.Cli;

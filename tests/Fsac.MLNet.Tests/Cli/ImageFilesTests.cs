@@ -1,7 +1,6 @@
-using Fsac.MLNet.IO;
-using Fsac.Cli.Inputs;
+using Fsac.MLNet.Files;
 using Fsac.MLNet.Tests.IO;
-
+using Fsac.Cli.Inputs;
 namespace Fsac.MLNet.Tests.Cli;
 
 /// <summary>

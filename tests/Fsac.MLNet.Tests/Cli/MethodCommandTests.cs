@@ -1,10 +1,10 @@
-using System.Text.Json;
-using Fsac.Cli;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Clip;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Tests.IO;
+using System.Text.Json;
+using Fsac.Cli;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;

@@ -1,7 +1,6 @@
+using Fsac.MLNet.Tests.IO;
 using Fsac.Cli;
 using Fsac.Cli.Outputs;
-using Fsac.MLNet.Tests.IO;
-
 namespace Fsac.MLNet.Tests.Cli;
 
 /// <summary><see cref="OutputFile"/>, through which the CLI writes every result: atomic, collision-free, and naming the target when it fails.</summary>

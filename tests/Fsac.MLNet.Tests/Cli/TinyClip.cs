@@ -1,4 +1,4 @@
-using Fsac.MLNet.Clip;
+using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Tests.TestDoubles;
 using SixLabors.ImageSharp;
 

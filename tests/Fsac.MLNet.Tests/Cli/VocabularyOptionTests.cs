@@ -1,10 +1,9 @@
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Evaluation;
 using System.Text.Json;
 using Fsac.Cli;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Encoders;
-using Fsac.MLNet.Tests.Evaluation;
-using Fsac.MLNet.Tests.IO;
-
 namespace Fsac.MLNet.Tests.Cli;
 
 /// <summary>

@@ -1,5 +1,4 @@
-using Fsac.MLNet.Clip;
-
+using Fsac.MLNet.Encoders.Clip;
 namespace Fsac.MLNet.Tests.Clip;
 
 [TestClass]

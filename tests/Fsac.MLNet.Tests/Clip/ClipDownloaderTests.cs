@@ -1,8 +1,7 @@
-using System.Security.Cryptography;
-using Fsac.MLNet.Clip;
-using Fsac.MLNet.IO;
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Tests.IO;
-
+using System.Security.Cryptography;
 namespace Fsac.MLNet.Tests.Clip;
 
 [TestClass]

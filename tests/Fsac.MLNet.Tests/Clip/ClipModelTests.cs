@@ -1,5 +1,6 @@
-using Fsac.MLNet.Clip;
-using Fsac.MLNet.IO;
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Encoders.Clip;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -85,7 +86,7 @@ public class ClipModelTests
         using var _ = no_grad();
         using var img32 = clip.EncodeImage(expected["pixels_files"]);
         using var txt32 = clip.EncodeText(expected["tokens_cpe"]);
-        clip.ToPrecision(EncoderPrecision.BFloat16);
+        clip.ToDtype(ScalarType.BFloat16);
         Assert.AreEqual(ScalarType.BFloat16, clip.visual.conv1.weight!.dtype);
         Assert.AreEqual(ScalarType.Float32, clip.visual.ln_pre.weight.dtype);
         using var img16 = clip.EncodeImage(expected["pixels_files"]);

@@ -1,6 +1,5 @@
+using Fsac.MLNet.Encoders.Clip;
 using System.Text.RegularExpressions;
-using Fsac.MLNet.Clip;
-
 namespace Fsac.MLNet.Tests.Clip;
 
 [TestClass]

@@ -1,8 +1,8 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Encoders.Clip;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
-using Fsac.MLNet.Clip;
-using Fsac.MLNet.IO;
 using TorchSharp;
 
 namespace Fsac.MLNet.Tests.Clip;

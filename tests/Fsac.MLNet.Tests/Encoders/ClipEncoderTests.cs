@@ -1,9 +1,9 @@
-using System.Text.Json;
-using Fsac.MLNet.Clip;
+using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.IO;
 using Fsac.MLNet.Tests.Clip;
+using System.Text.Json;
 using static TorchSharp.torch;
 
 namespace Fsac.MLNet.Tests.Encoders;

@@ -1,7 +1,7 @@
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Clip;
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.IO;
+using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.PatchCore;
 using static TorchSharp.torch;
 

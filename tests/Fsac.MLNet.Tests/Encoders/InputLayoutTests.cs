@@ -1,5 +1,4 @@
 using Fsac.MLNet.Encoders;
-
 namespace Fsac.MLNet.Tests.Encoders;
 
 [TestClass]

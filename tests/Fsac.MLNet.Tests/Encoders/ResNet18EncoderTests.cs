@@ -1,5 +1,5 @@
+using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.IO;
 using Microsoft.ML.OnnxRuntime;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;

@@ -1,4 +1,4 @@
-using Fsac.MLNet.Evaluation;
+using Fsac.MLNet.Evaluation.Datasets;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

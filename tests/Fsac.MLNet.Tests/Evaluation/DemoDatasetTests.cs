@@ -1,5 +1,5 @@
-using Fsac.MLNet.Evaluation;
-
+using Fsac.MLNet.Evaluation.Datasets;
+using Fsac.MLNet.Imaging;
 namespace Fsac.MLNet.Tests.Evaluation;
 
 [TestClass]

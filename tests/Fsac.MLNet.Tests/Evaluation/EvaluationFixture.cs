@@ -1,5 +1,5 @@
 using Fsac.MLNet.Evaluation;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Tests.TestDoubles;
 using SixLabors.ImageSharp;
 

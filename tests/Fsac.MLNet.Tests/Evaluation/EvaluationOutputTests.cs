@@ -1,7 +1,8 @@
+using Fsac.MLNet.Evaluation;
+using Fsac.MLNet.Evaluation.Datasets;
+using Fsac.MLNet.Tests.TestDoubles;
 using System.Text.Json;
 using Fsac.Cli.Reporting;
-using Fsac.MLNet.Evaluation;
-using Fsac.MLNet.Tests.TestDoubles;
 using SixLabors.ImageSharp;
 
 namespace Fsac.MLNet.Tests.Evaluation;

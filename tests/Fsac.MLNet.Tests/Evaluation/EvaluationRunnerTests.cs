@@ -1,8 +1,9 @@
-using Fsac.MLNet.Baselines;
-using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Evaluation;
+using Fsac.MLNet.Evaluation.Baselines;
+using Fsac.MLNet.Evaluation.Datasets;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Metrics;
 using Fsac.MLNet.Tests.TestDoubles;
 using SixLabors.ImageSharp;
 
@@ -77,9 +78,9 @@ public class EvaluationRunnerTests
             foreach (var (method, scores) in run.Scores)
             {
                 var record = report.Records.Single(r => r.Category == run.Category && r.Method == method && r.Shots == run.Shots && r.Seed == run.Seed);
-                Assert.AreEqual(Metrics.Auroc(scores, run.Labels), record.Auroc, 1e-12, method);
-                Assert.AreEqual(Metrics.AveragePrecision(scores, run.Labels), record.Aupr, 1e-12, method);
-                Assert.AreEqual(Metrics.F1Max(scores, run.Labels), record.F1Max, 1e-12, method);
+                Assert.AreEqual(ImageMetrics.Auroc(scores, run.Labels), record.Auroc, 1e-12, method);
+                Assert.AreEqual(ImageMetrics.AveragePrecision(scores, run.Labels), record.Aupr, 1e-12, method);
+                Assert.AreEqual(ImageMetrics.F1Max(scores, run.Labels), record.F1Max, 1e-12, method);
             }
 
             // The reused features give the scores a model fitted and run on the images themselves gives.
@@ -109,7 +110,7 @@ public class EvaluationRunnerTests
             Assert.AreEqual(3, curve.History.Stages.Single().Losses.Count);
             var final = curve.Checkpoints[^1];
             CollectionAssert.AreEqual(run.Scores["fsac-onestage"], final.Scores.ToArray(), "observing the training must not change the model");
-            foreach (var c in curve.Checkpoints) Assert.AreEqual(Metrics.Auroc([.. c.Scores], run.Labels), c.Auroc, 1e-12);
+            foreach (var c in curve.Checkpoints) Assert.AreEqual(ImageMetrics.Auroc([.. c.Scores], run.Labels), c.Auroc, 1e-12);
 
             var scores = run.Scores["fsac-onestage"];
             var anomalies = run.WorstCases.Where(w => w.IsAnomaly).ToList();

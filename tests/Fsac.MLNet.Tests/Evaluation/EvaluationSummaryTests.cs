@@ -1,8 +1,8 @@
-using System.Text.Json;
 using Fsac.MLNet.Evaluation;
-using Fsac.MLNet.Model;
-using Fsac.MLNet.Training;
-
+using Fsac.MLNet.Evaluation.Datasets;
+using Fsac.MLNet.Fitting;
+using Fsac.MLNet.Head;
+using System.Text.Json;
 namespace Fsac.MLNet.Tests.Evaluation;
 
 [TestClass]

@@ -1,9 +1,9 @@
-using Fsac.MLNet.Baselines;
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Evaluation.Baselines;
+using Fsac.MLNet.Fitting;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Tests.TestDoubles;
-using Fsac.MLNet.Training;
 using static TorchSharp.torch;
 
 namespace Fsac.MLNet.Tests.Evaluation;

@@ -1,5 +1,4 @@
-using Fsac.MLNet.Evaluation;
-
+using Fsac.MLNet.Metrics;
 namespace Fsac.MLNet.Tests.Evaluation;
 
 [TestClass]
@@ -47,7 +46,7 @@ public class PixelMetricsTests
         var rng = new Random(3);
         float[][] maps = [.. Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, 50).Select(_ => rng.Next(8) / 8f).ToArray())];
         bool[][] masks = [.. maps.Select(m => m.Select(v => rng.NextDouble() < 0.2 + v / 2).ToArray())];
-        double expected = Metrics.Auroc([.. maps.SelectMany(m => m)], [.. masks.SelectMany(m => m)]);
+        double expected = ImageMetrics.Auroc([.. maps.SelectMany(m => m)], [.. masks.SelectMany(m => m)]);
         Assert.AreEqual(expected, PixelMetrics.PixelAuroc(maps, masks), 1e-12);
     }
 

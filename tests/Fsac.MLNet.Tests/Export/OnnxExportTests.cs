@@ -1,7 +1,7 @@
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Export;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Tests.TestDoubles;
 using Microsoft.ML.OnnxRuntime;

@@ -1,10 +1,9 @@
+using Fsac.MLNet.Checkpoints;
+using static Fsac.MLNet.Tests.IO.TorchSaveWriter;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
-using Fsac.MLNet.IO;
 using TorchSharp;
-using static Fsac.MLNet.Tests.IO.TorchSaveWriter;
-
 namespace Fsac.MLNet.Tests.IO;
 
 [TestClass]

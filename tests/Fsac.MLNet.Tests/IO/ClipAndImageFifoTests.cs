@@ -1,8 +1,7 @@
-using Fsac.MLNet.Clip;
+using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.IO;
-
 namespace Fsac.MLNet.Tests.IO;
 
 /// <summary>A FIFO where a CLIP config, a vocabulary or an image should be: a typed error, without blocking.</summary>

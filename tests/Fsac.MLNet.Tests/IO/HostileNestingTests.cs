@@ -1,9 +1,9 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Checkpoints.Onnx;
+using Fsac.MLNet.Classifiers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.IO;
-
 namespace Fsac.MLNet.Tests.IO;
 
 /// <summary>

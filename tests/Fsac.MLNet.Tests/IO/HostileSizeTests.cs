@@ -1,9 +1,9 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Checkpoints.Onnx;
+using Fsac.MLNet.Classifiers;
+using static Fsac.MLNet.Tests.IO.TorchSaveWriter;
 using System.IO.Compression;
 using System.Text;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.IO;
-using static Fsac.MLNet.Tests.IO.TorchSaveWriter;
-
 namespace Fsac.MLNet.Tests.IO;
 
 /// <summary>

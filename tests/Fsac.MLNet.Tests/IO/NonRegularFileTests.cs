@@ -1,6 +1,6 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.IO;
-
 namespace Fsac.MLNet.Tests.IO;
 
 /// <summary>

@@ -1,5 +1,4 @@
-using Fsac.MLNet.IO;
-
+using Fsac.MLNet.Checkpoints;
 namespace Fsac.MLNet.Tests.IO;
 
 internal static class StateDictAssert

@@ -1,4 +1,4 @@
-using Fsac.MLNet.IO;
+using Fsac.MLNet.Checkpoints;
 using TorchSharp;
 
 namespace Fsac.MLNet.Tests.IO;

@@ -1,9 +1,8 @@
+using Fsac.MLNet.Checkpoints;
+using static Fsac.MLNet.Tests.IO.TorchSaveWriter;
 using System.IO.Compression;
 using System.Text;
-using Fsac.MLNet.IO;
 using TorchSharp;
-using static Fsac.MLNet.Tests.IO.TorchSaveWriter;
-
 namespace Fsac.MLNet.Tests.IO;
 
 [TestClass]

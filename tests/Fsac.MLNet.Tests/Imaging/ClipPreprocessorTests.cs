@@ -1,5 +1,5 @@
+using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.IO;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;

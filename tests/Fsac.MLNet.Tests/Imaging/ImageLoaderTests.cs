@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using Fsac.MLNet.Imaging;
+using System.Buffers.Binary;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Bmp;

@@ -1,4 +1,4 @@
-using Fsac.MLNet.Imaging;
+using Fsac.MLNet.Visualisation;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

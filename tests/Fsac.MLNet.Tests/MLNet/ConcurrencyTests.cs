@@ -1,3 +1,4 @@
+using Fsac.MLNet;
 using Microsoft.ML;
 
 namespace Fsac.MLNet.Tests.MLNet;

@@ -1,3 +1,4 @@
+using Fsac.MLNet.Classifiers;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

@@ -1,3 +1,6 @@
+using Fsac.MLNet;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Pipeline;
 using Microsoft.ML.Runtime;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;

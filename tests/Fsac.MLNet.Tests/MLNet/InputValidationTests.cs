@@ -1,3 +1,4 @@
+using Fsac.MLNet;
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -1,6 +1,8 @@
-using Fsac.MLNet.Classification;
+using Fsac.MLNet;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.PatchCore;
+using Fsac.MLNet.Pipeline;
 using Fsac.MLNet.Tests.TestDoubles;
 using Microsoft.ML;
 using Microsoft.ML.Data;

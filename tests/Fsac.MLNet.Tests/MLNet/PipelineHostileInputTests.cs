@@ -1,7 +1,7 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Tests.IO;
 using System.IO.Compression;
 using System.Text;
-using Fsac.MLNet.IO;
-using Fsac.MLNet.Tests.IO;
 using Microsoft.ML;
 
 namespace Fsac.MLNet.Tests.MLNet;

@@ -1,3 +1,4 @@
+using Fsac.MLNet;
 using Fsac.MLNet.Tests.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;

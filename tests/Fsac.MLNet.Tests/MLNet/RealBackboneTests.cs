@@ -1,6 +1,7 @@
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Clip;
-using Fsac.MLNet.Model;
+using Fsac.MLNet;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Encoders.Clip;
+using Fsac.MLNet.Head;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

@@ -1,4 +1,5 @@
-using Fsac.MLNet.Model;
+using Fsac.MLNet;
+using Fsac.MLNet.Head;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

@@ -1,4 +1,5 @@
-using Fsac.MLNet.Evaluation;
+using Fsac.MLNet;
+using Fsac.MLNet.Pipeline;
 using Microsoft.ML;
 
 namespace Fsac.MLNet.Tests.MLNet;

@@ -1,9 +1,8 @@
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.Model;
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Tests.TestDoubles;
-
+using Fsac.MLNet.Tests.IO;
 namespace Fsac.MLNet.Tests.Model;
 
 [TestClass]

@@ -1,10 +1,10 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Fitting;
+using Fsac.MLNet.Head;
+using Fsac.MLNet.Tests.TestDoubles;
 using System.IO.Compression;
 using System.Text;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.IO;
-using Fsac.MLNet.Model;
-using Fsac.MLNet.Tests.TestDoubles;
-using Fsac.MLNet.Training;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

@@ -1,4 +1,4 @@
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Head;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
+using Fsac.MLNet.Head;
 using System.Text.Json;
-using Fsac.MLNet.Model;
-
 namespace Fsac.MLNet.Tests.Model;
 
 [TestClass]

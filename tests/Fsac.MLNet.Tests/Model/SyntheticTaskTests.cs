@@ -1,7 +1,7 @@
-using Fsac.MLNet.Baselines;
-using Fsac.MLNet.Classification;
-using Fsac.MLNet.Evaluation;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Evaluation.Baselines;
+using Fsac.MLNet.Head;
+using Fsac.MLNet.Metrics;
 using Fsac.MLNet.Tests.TestDoubles;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -37,13 +37,13 @@ public class SyntheticTaskTests
         using var knn = KnnBaseline.Fit(encoder, normals);
         using var fsac = FsacClassifier.Fit(encoder, normals, options, new SquareSynthesizer());
 
-        double zs = Metrics.Auroc(zeroShot.Score(test), labels);
-        double kn = Metrics.Auroc(knn.Score(test), labels);
+        double zs = ImageMetrics.Auroc(zeroShot.Score(test), labels);
+        double kn = ImageMetrics.Auroc(knn.Score(test), labels);
         var scores = fsac.Score(test);
-        double fs = Metrics.Auroc(scores, labels);
+        double fs = ImageMetrics.Auroc(scores, labels);
         var predicted = fsac.Predict(test);
         double accuracy = predicted.Zip(labels).Count(p => p.First == p.Second) / (double)labels.Count;
-        TestContext.WriteLine($"AUROC zero-shot {zs:F3}, kNN {kn:F3}, CLIP-FSAC {fs:F3}; AP {Metrics.AveragePrecision(scores, labels):F3}; F1max {Metrics.F1Max(scores, labels):F3}; threshold {fsac.Threshold:F4}, accuracy {accuracy:F3}");
+        TestContext.WriteLine($"AUROC zero-shot {zs:F3}, kNN {kn:F3}, CLIP-FSAC {fs:F3}; AP {ImageMetrics.AveragePrecision(scores, labels):F3}; F1max {ImageMetrics.F1Max(scores, labels):F3}; threshold {fsac.Threshold:F4}, accuracy {accuracy:F3}");
         Assert.IsGreaterThanOrEqualTo(0.95, fs, "CLIP-FSAC AUROC");
         Assert.IsGreaterThanOrEqualTo(zs + 0.3, fs, "CLIP-FSAC must beat zero-shot by a wide margin");
         Assert.IsGreaterThanOrEqualTo(0.85, accuracy, "the threshold chosen without real anomalies must classify most test images");

@@ -1,6 +1,5 @@
-using System.Diagnostics;
 using Fsac.MLNet.Native;
-
+using System.Diagnostics;
 namespace Fsac.MLNet.Tests.Native;
 
 [TestClass]

@@ -1,3 +1,4 @@
+using Fsac.MLNet.Native;
 using Fsac.MLNet.PatchCore;
 using TorchSharp;
 

@@ -1,4 +1,5 @@
 using Fsac.MLNet.Synthesis;
+using Fsac.MLNet.Visualisation;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

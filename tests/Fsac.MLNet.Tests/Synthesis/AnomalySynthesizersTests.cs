@@ -1,5 +1,4 @@
 using Fsac.MLNet.Synthesis;
-
 namespace Fsac.MLNet.Tests.Synthesis;
 
 [TestClass]

@@ -1,5 +1,5 @@
-using System.Text;
 using Fsac.MLNet.Encoders;
+using System.Text;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using SixLabors.ImageSharp.Processing;

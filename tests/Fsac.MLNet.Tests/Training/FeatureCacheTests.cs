@@ -1,7 +1,7 @@
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Fitting;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Tests.TestDoubles;
-using Fsac.MLNet.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,7 +1,6 @@
-using Fsac.MLNet.Model;
+using Fsac.MLNet.Fitting;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.Tests.TestDoubles;
-using Fsac.MLNet.Training;
-
 namespace Fsac.MLNet.Tests.Training;
 
 [TestClass]

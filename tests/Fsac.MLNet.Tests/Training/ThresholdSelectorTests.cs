@@ -1,5 +1,4 @@
-using Fsac.MLNet.Training;
-
+using Fsac.MLNet.Fitting;
 namespace Fsac.MLNet.Tests.Training;
 
 [TestClass]

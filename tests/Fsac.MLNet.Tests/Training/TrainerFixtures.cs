@@ -1,4 +1,4 @@
-using Fsac.MLNet.Training;
+using Fsac.MLNet.Fitting;
 using TorchSharp;
 using static TorchSharp.torch;
 

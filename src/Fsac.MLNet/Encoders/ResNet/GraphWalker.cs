@@ -1,5 +1,5 @@
-using Fsac.MLNet.IO;
-
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Checkpoints.Onnx;
 namespace Fsac.MLNet.Encoders.ResNet;
 
 /// <summary>

@@ -1,5 +1,6 @@
+using Fsac.MLNet.Checkpoints;
+using Fsac.MLNet.Checkpoints.Onnx;
 using System.Runtime.InteropServices;
-using Fsac.MLNet.IO;
 using TorchSharp;
 
 namespace Fsac.MLNet.Encoders.ResNet;

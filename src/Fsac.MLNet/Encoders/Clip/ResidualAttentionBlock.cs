@@ -1,0 +1,37 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Fsac.MLNet.Encoders.Clip;
+
+/// <summary>Pre-norm transformer block: <c>x + attn(ln_1(x))</c>, then <c>x + mlp(ln_2(x))</c>.</summary>
+public sealed class ResidualAttentionBlock : nn.Module<Tensor, Tensor>
+{
+    /// <summary>Norm before attention.</summary>
+    public readonly LayerNorm ln_1;
+    /// <summary>Self-attention.</summary>
+    public readonly MultiheadAttention attn;
+    /// <summary>Norm before the MLP.</summary>
+    public readonly LayerNorm ln_2;
+    /// <summary>Feed-forward part.</summary>
+    public readonly Mlp mlp;
+
+    /// <summary>Creates one block.</summary>
+    public ResidualAttentionBlock(int width, int heads, double mlpRatio, bool quickGelu, bool causal) : base(nameof(ResidualAttentionBlock))
+    {
+        ln_1 = new LayerNorm(width);
+        attn = new MultiheadAttention(width, heads, causal);
+        ln_2 = new LayerNorm(width);
+        mlp = new Mlp(width, (int)(width * mlpRatio), quickGelu);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + attn.forward(ln_1.forward(x));
+        var y = h + mlp.forward(ln_2.forward(h));
+        return y.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,73 @@
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Fitting;
+using Fsac.MLNet.Head;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Fsac.MLNet.Evaluation.Baselines;
+
+/// <summary>
+/// Zero-shot CLIP-AC with the compositional prompt ensemble (§3.1, Fig. 2a): the anomalous entry of
+/// softmax(cos(F, [T⁺; T⁻]) / τ) on the raw image feature and raw anchors, reported as its logit
+/// (<see cref="AnomalyScorer.Logit"/>), which orders images exactly as the softmax does without rounding to 0 or 1.
+/// No normal images, no training; needs an encoder with a text tower.
+/// </summary>
+public sealed class ZeroShotClassifier : IAnomalyClassifier, IFeatureScorer
+{
+    private readonly IImageEncoder encoder;
+    private readonly Tensor anchors;
+    private readonly FsacOptions options;
+
+    private ZeroShotClassifier(IImageEncoder encoder, Tensor anchors, FsacOptions options)
+    {
+        this.encoder = encoder;
+        this.anchors = anchors;
+        this.options = options;
+    }
+
+    /// <summary>
+    /// Encodes the prompts of <see cref="FsacOptions.ClassName"/> (and the extra prompts) into T⁺/T⁻; τ is
+    /// <see cref="FsacOptions.ScoreTemperature"/>. The encoder is borrowed, not owned.
+    /// </summary>
+    /// <exception cref="ArgumentException">The encoder has no text tower (does not implement <see cref="ITextEncoder"/>).</exception>
+    public static ZeroShotClassifier Fit(IImageEncoder encoder, FsacOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (encoder is not ITextEncoder text)
+            throw new ArgumentException($"Zero-shot classification needs a text tower; encoder '{encoder.Name}' has none.", nameof(encoder));
+        var prompts = new PromptEnsemble(options.ClassName, options.ExtraNormalPrompts, options.ExtraAnomalousPrompts);
+        using var scope = NewDisposeScope();
+        var anchors = TextAnchors.FromPrompts(text, prompts, options.NormalizePromptsBeforeAveraging);
+        return new ZeroShotClassifier(encoder, anchors.DetachFromDisposeScope(), options);
+    }
+
+    /// <inheritdoc />
+    public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0) return [];
+        using var scope = NewDisposeScope();
+        return ScoreFeatures(encoder.EncodeImages(images, options.InferenceBatchSize, cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public int FeatureDim => encoder.FeatureDim;
+
+    /// <summary>The zero-shot scores (the logit of S⁻/(S⁻+S⁺), continuous) of image features <c>[N, C]</c> from the encoder, without gradients.</summary>
+    /// <exception cref="ArgumentException">The features are not <c>[N, C]</c>.</exception>
+    public float[] ScoreFeatures(Tensor features)
+    {
+        FeatureShape.Require(features, encoder.FeatureDim);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return AnomalyScorer.Logit(features, anchors, options.ScoreTemperature).data<float>().ToArray();
+    }
+
+    /// <summary>Releases the anchors (not the encoder).</summary>
+    public void Dispose() => anchors.Dispose();
+}
