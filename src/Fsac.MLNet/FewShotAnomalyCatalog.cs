@@ -1,5 +1,6 @@
 // Catalog extensions live in ML.NET's namespace, as ML.NET's own packages do, so that
 // mlContext.Transforms.FewShotAnomaly(...) needs no extra using.
+
 using Fsac.MLNet;
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Head;

@@ -4,6 +4,7 @@ using Fsac.MLNet.Head;
 using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Pipeline;
 using System.Text.Json.Serialization;
+
 namespace Fsac.MLNet;
 
 /// <summary>

@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Native;

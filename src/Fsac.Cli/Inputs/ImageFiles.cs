@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Files;
 namespace Fsac.Cli.Inputs;
 

@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Classifiers;
 namespace Fsac.Cli.Inputs;

@@ -2,6 +2,7 @@ using Fsac.MLNet.Evaluation;
 using System.Globalization;
 using System.Text;
 using Fsac.Cli.Outputs;
+
 namespace Fsac.Cli.Reporting;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using Fsac.MLNet.Checkpoints.Pickle;
 using System.IO.Compression;
 using System.Text;
+
 namespace Fsac.MLNet.Checkpoints;
 
 /// <summary>

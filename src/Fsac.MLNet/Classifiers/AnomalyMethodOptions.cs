@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Fitting;
 using Fsac.MLNet.Head;

@@ -3,7 +3,6 @@ using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Export;
 using Fsac.MLNet.Files;
 using Fsac.MLNet.Fitting;
-using Fsac.MLNet.Synthesis;
 using Fsac.MLNet.Visualisation;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -12,7 +11,8 @@ namespace Fsac.MLNet.Classifiers;
 
 /// <summary>
 /// A fitted few-shot anomaly classifier, whichever method it was fitted with (<see cref="AnomalyMethod"/>): the
-/// library's front door for C# programs and notebooks. <see cref="Fit(BackboneReference, IReadOnlyList{Image{Rgb24}}, AnomalyMethodOptions?, IProgress{TrainingProgress}?, CancellationToken)"/>
+/// library's front door for C# programs and notebooks. This class scores; fitting is <see cref="MethodFitter"/>'s job
+/// and reading saved files <see cref="ModelLoader"/>'s. <see cref="Fit(BackboneReference, IReadOnlyList{Image{Rgb24}}, AnomalyMethodOptions?, IProgress{TrainingProgress}?, CancellationToken)"/>
 /// with no method named fits <see cref="DefaultMethod"/>; saved files record the method and load with <see cref="Load(string)"/>.
 /// </summary>
 public sealed class FewShotAnomalyClassifier : IAnomalyModel
@@ -77,10 +77,10 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         ArgumentNullException.ThrowIfNull(backbone);
         options ??= new AnomalyMethodOptions();
         options.Validate();
-        var encoder = backbone.Resolve();
+        var encoder = CreateEncoder(backbone);
         try
         {
-            return FitCore(encoder, backbone, normals, options, progress, cancellationToken);
+            return new FewShotAnomalyClassifier(MethodFitter.Fit(encoder, backbone, normals, options, progress, cancellationToken), options.Method);
         }
         catch
         {
@@ -97,7 +97,7 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         ArgumentNullException.ThrowIfNull(encoder);
         options ??= new AnomalyMethodOptions();
         options.Validate();
-        return FitCore(encoder, null, normals, options, progress, cancellationToken);
+        return new FewShotAnomalyClassifier(MethodFitter.Fit(encoder, null, normals, options, progress, cancellationToken), options.Method);
     }
 
     /// <summary>
@@ -115,68 +115,11 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         {
             options ??= new AnomalyMethodOptions();
             options.Validate();
-            return FitCore(encoder, backbone, normals, options, progress, cancellationToken);
+            return new FewShotAnomalyClassifier(MethodFitter.Fit(encoder, backbone, normals, options, progress, cancellationToken), options.Method);
         }
         catch
         {
             encoder.Dispose();
-            throw;
-        }
-    }
-
-    // With a backbone reference the inner model owns the encoder; without, it borrows it.
-    private static FewShotAnomalyClassifier FitCore(IImageEncoder encoder, BackboneReference? backbone, IReadOnlyList<Image<Rgb24>> normals,
-        AnomalyMethodOptions options, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
-    {
-        IAnomalyModel inner = options.Method switch
-        {
-            AnomalyMethod.Fsac => FitFsac(encoder, backbone, normals, options, progress, cancellationToken),
-            AnomalyMethod.FsacLocal or AnomalyMethod.FsacPatchCore => FitFusion(encoder, backbone, normals, options, progress, cancellationToken),
-            AnomalyMethod.WinClipPlus => WinClipClassifier.Fit(encoder, backbone, normals,
-                options.WinClip with { ClassName = options.Fsac.ClassName, Seed = options.Seed, InferenceBatchSize = options.BatchSize }, cancellationToken),
-            AnomalyMethod.PatchCore => PatchCoreClassifier.Fit(encoder, backbone, normals,
-                options.PatchCore with { Seed = options.Seed, InferenceBatchSize = options.BatchSize }, cancellationToken),
-            _ => FitDefault(encoder, backbone, normals, options, cancellationToken),
-        };
-        return new FewShotAnomalyClassifier(inner, options.Method);
-    }
-
-    private static FsacClassifier FitFsac(IImageEncoder encoder, BackboneReference? backbone, IReadOnlyList<Image<Rgb24>> normals,
-        AnomalyMethodOptions options, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
-    {
-        var fsac = options.Fsac with { Seed = options.Seed, InferenceBatchSize = options.BatchSize };
-        var model = FsacClassifier.Fit(encoder, normals, fsac, AnomalySynthesizers.Create(fsac.SynthesisMethod), progress, cancellationToken);
-        return backbone is null ? model : model.OwnEncoder(backbone);
-    }
-
-    private static PatchCoreClassifier FitDefault(IImageEncoder encoder, BackboneReference? backbone, IReadOnlyList<Image<Rgb24>> normals,
-        AnomalyMethodOptions options, CancellationToken cancellationToken)
-    {
-        var model = PatchCoreClassifier.Fit(encoder, backbone, normals, DefaultMethod.For(encoder, options.Seed, options.BatchSize), cancellationToken);
-        model.MethodName = AnomalyMethodOptions.NameOf(AnomalyMethod.Default);
-        return model;
-    }
-
-    // Both parts borrow the encoder; the fusion owns it when a backbone reference is given.
-    private static FusedClassifier FitFusion(IImageEncoder encoder, BackboneReference? backbone, IReadOnlyList<Image<Rgb24>> normals,
-        AnomalyMethodOptions options, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
-    {
-        var fsac = options.Fsac with { Seed = options.Seed, InferenceBatchSize = options.BatchSize };
-        var patchCore = options.PatchCore with { Seed = options.Seed, InferenceBatchSize = options.BatchSize };
-        var parts = new List<IAnomalyModel>();
-        try
-        {
-            // The patch head sees the input the memory sees, so the two maps align.
-            int? resolution = options.Method == AnomalyMethod.FsacPatchCore ? patchCore.Resolution : null;
-            parts.Add(FsacPatchClassifier.Fit(encoder, normals, fsac, AnomalySynthesizers.Create(fsac.SynthesisMethod), resolution, null, progress, cancellationToken));
-            parts.Add(options.Method == AnomalyMethod.FsacLocal
-                ? FsacClassifier.Fit(encoder, normals, fsac, AnomalySynthesizers.Create(fsac.SynthesisMethod), progress, cancellationToken)
-                : PatchCoreClassifier.Fit(encoder, normals, patchCore, cancellationToken: cancellationToken));
-            return new FusedClassifier(encoder, parts, options.MethodName, backbone, ownsEncoder: backbone is not null) { BatchSize = options.BatchSize };
-        }
-        catch
-        {
-            foreach (var part in parts) part.Dispose();
             throw;
         }
     }
@@ -261,12 +204,7 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     /// <summary>Loads a model file that records its backbone (any method), re-creating that encoder, which the model then owns.</summary>
     /// <exception cref="CheckpointFormatException">The file is corrupt, incomplete, or of an unknown format or version.</exception>
     /// <exception cref="InvalidOperationException">The model does not record its backbone.</exception>
-    public static FewShotAnomalyClassifier Load(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        using var file = ModelFiles.OpenRegular(path);
-        return Load(file, null, path);
-    }
+    public static FewShotAnomalyClassifier Load(string path) => Load(path, CreateEncoder);
 
     /// <summary>
     /// Loads a model file that records its backbone, creating that encoder with <paramref name="createEncoder"/> (for
@@ -279,99 +217,23 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(createEncoder);
         using var file = ModelFiles.OpenRegular(path);
-        var recorded = RecordedBackbone(file, path);
-        file.Position = 0;
-        var encoder = createEncoder(recorded);
-        try
-        {
-            return LoadCore(file, encoder, recorded, path);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
+        return Create(ModelLoader.Load(file, null, null, createEncoder, path));
     }
 
     /// <summary>Loads a model saved by <see cref="Save(Stream)"/>, on <paramref name="encoder"/> (borrowed) or, when null, on the backbone it records.</summary>
     /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown format or version.</exception>
     /// <exception cref="IncompatibleModelException">The model was fitted on another encoder.</exception>
     public static FewShotAnomalyClassifier Load(Stream input, IImageEncoder? encoder = null, string source = "model stream")
-        => LoadCore(input, encoder, owner: null, source);
+        => Create(ModelLoader.Load(input, encoder, null, CreateEncoder, source));
 
     /// <summary>Loads on <paramref name="encoder"/>, which the model then owns, recording <paramref name="backbone"/> as its origin.</summary>
     internal static FewShotAnomalyClassifier Load(Stream input, IImageEncoder encoder, BackboneReference backbone, string source = "model stream")
-        => LoadCore(input, encoder, backbone, source);
+        => Create(ModelLoader.Load(input, encoder, backbone, CreateEncoder, source));
 
-    private static FewShotAnomalyClassifier LoadCore(Stream input, IImageEncoder? encoder, BackboneReference? owner, string source)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        using var buffered = ModelFiles.Buffer(input, source);
-        var format = ModelArchive.ReadFormat(buffered, source);
-        buffered.Position = 0;
-        if (format == FsacModelFile.FormatName)
-            return new FewShotAnomalyClassifier(encoder is null
-                ? FsacClassifier.LoadWithBackbone(buffered, source)
-                : owner is null ? FsacClassifier.Load(buffered, encoder, source) : FsacClassifier.Load(buffered, encoder, source).OwnEncoder(owner),
-                AnomalyMethod.Fsac);
-        if (format is not (PatchCoreModelFile.FormatName or FsacPatchClassifier.FormatName or FusedClassifier.FormatName or WinClipModelFile.FormatName))
-            throw new CheckpointFormatException(source, $"not a saved Fsac.MLNet model: unknown format '{format}'.");
-        if (encoder is not null) return new FewShotAnomalyClassifier(LoadOn(format, buffered, encoder, owner, source), MethodOf(buffered, format, source));
-        // No encoder given: re-create the one the model records, which the model then owns.
-        var recorded = RecordedBackbone(buffered, source);
-        buffered.Position = 0;
-        var created = recorded.Resolve();
-        try
-        {
-            return new FewShotAnomalyClassifier(LoadOn(format, buffered, created, recorded, source), MethodOf(buffered, format, source));
-        }
-        catch
-        {
-            created.Dispose();
-            throw;
-        }
-    }
+    private static FewShotAnomalyClassifier Create((IAnomalyModel Model, AnomalyMethod Method) loaded) => new(loaded.Model, loaded.Method);
 
-    /// <summary>Loads one part of a fusion on a borrowed encoder.</summary>
-    internal static IAnomalyModel LoadPart(Stream input, IImageEncoder encoder, string source)
-    {
-        var format = ModelArchive.ReadFormat(input, source);
-        input.Position = 0;
-        return format == FsacModelFile.FormatName ? FsacClassifier.Load(input, encoder, source) : LoadOn(format, input, encoder, null, source);
-    }
-
-    private static IAnomalyModel LoadOn(string? format, Stream input, IImageEncoder encoder, BackboneReference? owner, string source) => format switch
-    {
-        PatchCoreModelFile.FormatName => PatchCoreClassifier.Load(input, encoder, owner, source),
-        FsacPatchClassifier.FormatName => FsacPatchClassifier.Load(input, encoder, owner, source),
-        FusedClassifier.FormatName => FusedClassifier.Load(input, encoder, owner, source),
-        WinClipModelFile.FormatName => WinClipClassifier.Load(input, encoder, owner, source),
-        _ => throw new CheckpointFormatException(source, $"not a saved Fsac.MLNet model: unknown format '{format}'."),
-    };
-
-    // The method a file records ("method" in fusions and memory models), else the one its format implies.
-    private static AnomalyMethod MethodOf(Stream input, string? format, string source)
-    {
-        if (format == WinClipModelFile.FormatName) return AnomalyMethod.WinClipPlus;
-        input.Position = 0;
-        using var doc = ModelArchive.ReadManifestDocument(input, source);
-        var name = doc.RootElement.TryGetProperty("method", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String ? m.GetString() : null;
-        var implied = format == PatchCoreModelFile.FormatName ? AnomalyMethod.PatchCore : AnomalyMethod.FsacLocal;
-        return Enum.GetValues<AnomalyMethod>().FirstOrDefault(a => AnomalyMethodOptions.NameOf(a) == name, implied);
-    }
-
-    private static BackboneReference RecordedBackbone(Stream input, string source)
-    {
-        using var doc = ModelArchive.ReadManifestDocument(input, source);
-        if (doc.RootElement.TryGetProperty("backbone", out var b) && b.ValueKind == System.Text.Json.JsonValueKind.Object
-            && b.TryGetProperty("spec", out var spec) && spec.ValueKind == System.Text.Json.JsonValueKind.String && !string.IsNullOrWhiteSpace(spec.GetString()))
-        {
-            var precision = b.TryGetProperty("precision", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String
-                && Enum.TryParse<EncoderPrecision>(p.GetString(), out var parsed) ? parsed : EncoderPrecision.Float32;
-            return new BackboneReference(spec.GetString()!, precision);
-        }
-        throw new InvalidOperationException($"'{source}' does not record the backbone it was fitted on; load it with an encoder.");
-    }
+    // The one place where a backbone reference becomes an encoder, for the overloads that are not handed one.
+    private static IImageEncoder CreateEncoder(BackboneReference backbone) => backbone.Resolve();
 
     /// <summary>
     /// Releases the model (and the encoder it owns) once the calls running on other threads have finished; later calls

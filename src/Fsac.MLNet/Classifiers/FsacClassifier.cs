@@ -26,10 +26,12 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
     private readonly Tensor anchors;
     private readonly Tensor psi;
 
-    private FsacClassifier(IImageEncoder encoder, FsacHead head, Tensor anchors, FsacOptions options,
-        float threshold, TrainingHistory history, string synthesizerName)
+    private FsacClassifier(IImageEncoder encoder, bool ownsEncoder, BackboneReference? backbone, FsacHead head, Tensor anchors,
+        FsacOptions options, float threshold, TrainingHistory history, string synthesizerName)
     {
         this.encoder = encoder;
+        this.ownsEncoder = ownsEncoder;
+        Backbone = backbone;
         this.head = head;
         using (var detached = anchors.detach())
             this.anchors = detached.clone().DetachFromDisposeScope();
@@ -59,34 +61,15 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
     public string BackboneName => encoder.Name;
 
     /// <summary>
-    /// How the encoder can be re-created, when known: set by <see cref="Fit(BackboneReference, IReadOnlyList{Image{Rgb24}}, FsacOptions, IProgress{TrainingProgress}?, CancellationToken)"/>,
-    /// <see cref="OwnEncoder(BackboneReference)"/> and loading a model that records it. <see cref="Save(Stream)"/>
-    /// writes it, so that <see cref="Load(string)"/> needs no encoder.
+    /// How the encoder can be re-created, when known: given when fitting on an encoder the model owns, or read from a
+    /// model file that records it. <see cref="Save(Stream)"/> writes it, so that the saved file loads without an encoder.
     /// </summary>
-    public BackboneReference? Backbone { get; private set; }
+    public BackboneReference? Backbone { get; }
 
     /// <inheritdoc />
     public int FeatureDim => encoder.FeatureDim;
 
-    private bool ownsEncoder;
-
-    /// <summary>Makes <see cref="Dispose"/> dispose the encoder too (for models that hold their own backbone).</summary>
-    public FsacClassifier OwnEncoder()
-    {
-        ownsEncoder = true;
-        return this;
-    }
-
-    /// <summary>
-    /// Makes <see cref="Dispose"/> dispose the encoder too and records that it was created from
-    /// <paramref name="backbone"/>, so that a saved model can be loaded with <see cref="Load(string)"/>.
-    /// </summary>
-    public FsacClassifier OwnEncoder(BackboneReference backbone)
-    {
-        ArgumentNullException.ThrowIfNull(backbone);
-        Backbone = backbone;
-        return OwnEncoder();
-    }
+    private readonly bool ownsEncoder;
 
     /// <summary>
     /// Fits CLIP-FSAC on <paramref name="normals"/>: encodes the shots and a pool of synthetic anomalies once, trains
@@ -102,7 +85,19 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
     /// <exception cref="ArgumentException">No normal image (or a null one) was given, or an option is out of range.</exception>
     public static FsacClassifier Fit(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
         IAnomalySynthesizer synthesizer, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
-        => FitCore(encoder, normals, options, synthesizer, null, progress, cancellationToken);
+        => FitCore(encoder, null, normals, options, synthesizer, null, progress, cancellationToken);
+
+    /// <summary>
+    /// Fits on <paramref name="encoder"/>, created from <paramref name="owner"/>: the model owns the encoder from
+    /// construction and records the reference, so its saved file loads without an encoder. When this throws the
+    /// caller still owns the encoder.
+    /// </summary>
+    internal static FsacClassifier Fit(IImageEncoder encoder, BackboneReference owner, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
+        IAnomalySynthesizer synthesizer, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(owner);
+        return FitCore(encoder, owner, normals, options, synthesizer, null, progress, cancellationToken);
+    }
 
     /// <summary>
     /// Fits as the other overload does and shows the head to <paramref name="checkpoint"/> before training and after
@@ -123,10 +118,11 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        return FitCore(encoder, normals, options, synthesizer, checkpoint, progress, cancellationToken);
+        return FitCore(encoder, null, normals, options, synthesizer, checkpoint, progress, cancellationToken);
     }
 
-    private static FsacClassifier FitCore(IImageEncoder encoder, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
+    // With an owner the model owns the encoder and records the reference; without, it borrows the encoder.
+    private static FsacClassifier FitCore(IImageEncoder encoder, BackboneReference? owner, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
         IAnomalySynthesizer synthesizer, Action<TrainingCheckpoint>? checkpoint, IProgress<TrainingProgress>? progress,
         CancellationToken cancellationToken)
     {
@@ -154,7 +150,7 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
             float threshold;
             using (var psi = AdaptAnchors(head, cache.Anchors))
                 threshold = ThresholdSelector.Calibrate(head, psi, encoder, normals, synthesizer, options, calibrationRandom, cancellationToken);
-            return new FsacClassifier(encoder, head, cache.Anchors, options, threshold, history, synthesizer.Name);
+            return new FsacClassifier(encoder, owner is not null, owner, head, cache.Anchors, options, threshold, history, synthesizer.Name);
         }
         catch
         {
@@ -173,30 +169,6 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(synthesizerFactory);
         return Fit(encoder, normals, options, synthesizerFactory(options.SynthesisMethod), progress, cancellationToken);
-    }
-
-    /// <summary>
-    /// Creates the encoder <paramref name="backbone"/> names and fits on it with the synthesizer named by
-    /// <see cref="FsacOptions.SynthesisMethod"/> (<see cref="AnomalySynthesizers.Create"/>). The model owns the encoder
-    /// and records the reference, so that its saved file loads with <see cref="Load(string)"/>.
-    /// </summary>
-    /// <exception cref="ArgumentException">The backbone specification, the images or an option is invalid.</exception>
-    public static FsacClassifier Fit(BackboneReference backbone, IReadOnlyList<Image<Rgb24>> normals, FsacOptions options,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(backbone);
-        ArgumentNullException.ThrowIfNull(options);
-        var synthesizer = AnomalySynthesizers.Create(options.SynthesisMethod);
-        var encoder = backbone.Resolve();
-        try
-        {
-            return Fit(encoder, normals, options, synthesizer, progress, cancellationToken).OwnEncoder(backbone);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
     }
 
     /// <summary>
@@ -267,35 +239,19 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
     /// <summary>Saves the model to a file atomically (see <see cref="Save(Stream)"/>).</summary>
     public void Save(string path) => AtomicFile.Write(path, Save);
 
-    /// <summary>Loads a model saved by <see cref="Save(Stream)"/> to run on <paramref name="encoder"/>.</summary>
+    /// <summary>Loads a model saved by <see cref="Save(Stream)"/> to run on <paramref name="encoder"/> (borrowed).</summary>
     /// <exception cref="IncompatibleModelException">The model was fitted with another encoder or feature width.</exception>
     /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown version.</exception>
-    public static FsacClassifier Load(Stream input, IImageEncoder encoder) => Load(input, encoder, "model stream");
+    public static FsacClassifier Load(Stream input, IImageEncoder encoder) => Load(input, encoder, null, "model stream");
 
     /// <summary>Loads a model saved by <see cref="Save(string)"/> (see <see cref="Load(Stream, IImageEncoder)"/>).</summary>
     public static FsacClassifier Load(string path, IImageEncoder encoder)
     {
         using var file = ModelFiles.OpenRegular(path);
-        return Load(file, encoder, path);
+        return Load(file, encoder, null, path);
     }
 
-    /// <summary>
-    /// Loads a model that records its <see cref="Backbone"/> (fitted from a <see cref="BackboneReference"/>, e.g. by
-    /// <c>fsac fit</c>): re-creates that encoder, which the model then owns.
-    /// </summary>
-    /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown version.</exception>
-    /// <exception cref="InvalidOperationException">The model does not record its backbone (load it with an encoder instead).</exception>
-    /// <exception cref="IncompatibleModelException">The re-created encoder is not the one the model was fitted with.</exception>
-    public static FsacClassifier Load(Stream input) => LoadWithBackbone(input, "model stream");
-
-    /// <summary>Loads a model file that records its backbone (see <see cref="Load(Stream)"/>).</summary>
-    public static FsacClassifier Load(string path)
-    {
-        using var file = ModelFiles.OpenRegular(path);
-        return LoadWithBackbone(file, path);
-    }
-
-    /// <summary>Releases the head and its tensors, and the encoder after <see cref="OwnEncoder()"/>.</summary>
+    /// <summary>Releases the head and its tensors, and the encoder when the model owns it.</summary>
     public void Dispose()
     {
         if (ownsEncoder) encoder.Dispose();
@@ -304,35 +260,19 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         psi.Dispose();
     }
 
-    internal static FsacClassifier LoadWithBackbone(Stream input, string source)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        var (manifest, data) = FsacModelFile.Read(input, source);
-        var backbone = manifest.Backbone ?? throw new InvalidOperationException(
-            $"'{source}' does not record the backbone it was fitted on (encoder '{manifest.Encoder}'); load it with an encoder: Load(path, encoder).");
-        var encoder = backbone.Resolve();
-        try
-        {
-            return Create(manifest, data, encoder, source).OwnEncoder(backbone);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
-    }
-
-    internal static FsacClassifier Load(Stream input, IImageEncoder encoder, string source)
+    /// <summary>
+    /// Loads on <paramref name="encoder"/>: borrowed when <paramref name="owner"/> is null (the file's recorded backbone
+    /// is kept), else owned from the start, with <paramref name="owner"/> recorded as its origin.
+    /// </summary>
+    internal static FsacClassifier Load(Stream input, IImageEncoder encoder, BackboneReference? owner, string source)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(encoder);
         var (manifest, data) = FsacModelFile.Read(input, source);
-        var model = Create(manifest, data, encoder, source);
-        model.Backbone = manifest.Backbone;
-        return model;
+        return Create(manifest, data, encoder, owner, source);
     }
 
-    private static FsacClassifier Create(FsacManifest manifest, Dictionary<string, TensorData> data, IImageEncoder encoder, string source)
+    private static FsacClassifier Create(FsacManifest manifest, Dictionary<string, TensorData> data, IImageEncoder encoder, BackboneReference? owner, string source)
     {
         if (manifest.Encoder != encoder.Name)
             throw new IncompatibleModelException(manifest.Encoder, encoder.Name, "the encoder names differ.");
@@ -342,7 +282,7 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         var head = FsacHeadFile.Load(data, encoder.FeatureDim, manifest.Options, AnchorsKey, source, out var anchors);
         try
         {
-            return new FsacClassifier(encoder, head, anchors, manifest.Options, manifest.Threshold, manifest.History, manifest.Synthesizer);
+            return new FsacClassifier(encoder, owner is not null, owner ?? manifest.Backbone, head, anchors, manifest.Options, manifest.Threshold, manifest.History, manifest.Synthesizer);
         }
         catch
         {

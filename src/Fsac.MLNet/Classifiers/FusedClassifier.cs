@@ -199,7 +199,7 @@ public sealed class FusedClassifier : IAnomalyModel, IEncodedScorer
             for (int i = 0; i < manifest.Parts; i++)
             {
                 using var part = new MemoryStream(files[PartEntry(i)], writable: false);
-                loaded.Add(FewShotAnomalyClassifier.LoadPart(part, encoder, $"{source} ({PartEntry(i)})"));
+                loaded.Add(ModelLoader.LoadPart(part, encoder, $"{source} ({PartEntry(i)})"));
             }
             return new FusedClassifier(encoder, loaded, manifest.Method, owner ?? manifest.Backbone, ownsEncoder: owner is not null);
         }

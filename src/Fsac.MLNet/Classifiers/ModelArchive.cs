@@ -1,6 +1,7 @@
 using Fsac.MLNet.Checkpoints;
 using System.IO.Compression;
 using System.Text.Json;
+
 namespace Fsac.MLNet.Classifiers;
 
 /// <summary>

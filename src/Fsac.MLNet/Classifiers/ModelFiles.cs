@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Checkpoints;
 namespace Fsac.MLNet.Classifiers;
 

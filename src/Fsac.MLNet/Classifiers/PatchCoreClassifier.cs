@@ -101,26 +101,6 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         PatchCoreOptions options, CancellationToken cancellationToken)
         => FitCore(encoder, ownsEncoder: backbone is not null, backbone, normals, options, null, cancellationToken);
 
-    /// <summary>Creates the encoder <paramref name="backbone"/> names and fits on it; the model owns it and records the reference.</summary>
-    /// <exception cref="ArgumentException">The backbone specification, the images or an option is invalid.</exception>
-    public static PatchCoreClassifier Fit(BackboneReference backbone, IReadOnlyList<Image<Rgb24>> normals, PatchCoreOptions options,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(backbone);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        var encoder = backbone.Resolve();
-        try
-        {
-            return FitCore(encoder, ownsEncoder: true, backbone, normals, options, null, cancellationToken);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
-    }
-
     private static PatchCoreClassifier FitCore(IImageEncoder encoder, bool ownsEncoder, BackboneReference? backbone,
         IReadOnlyList<Image<Rgb24>> normals, PatchCoreOptions options, IAnomalySynthesizer? synthesizer, CancellationToken cancellationToken)
     {
@@ -296,26 +276,6 @@ public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
         ArgumentNullException.ThrowIfNull(encoder);
         var (manifest, bank) = PatchCoreModelFile.Read(input, source);
         return Create(manifest with { Backbone = owner ?? manifest.Backbone }, bank, encoder, ownsEncoder: owner is not null, source);
-    }
-
-    /// <summary>Loads a model that records its backbone, re-creating that encoder, which the model then owns.</summary>
-    /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown version.</exception>
-    /// <exception cref="InvalidOperationException">The model does not record its backbone.</exception>
-    public static PatchCoreClassifier Load(Stream input, string source = "model stream")
-    {
-        var (manifest, bank) = PatchCoreModelFile.Read(input, source);
-        var backbone = manifest.Backbone ?? throw new InvalidOperationException(
-            $"'{source}' does not record the backbone it was fitted on (encoder '{manifest.Encoder}'); load it with an encoder.");
-        var encoder = backbone.Resolve();
-        try
-        {
-            return Create(manifest, bank, encoder, ownsEncoder: true, source);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
     }
 
     /// <summary>Releases the memory, and the encoder when the model owns it.</summary>

@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Encoders;
 namespace Fsac.MLNet.Classifiers;
 

@@ -154,18 +154,6 @@ public sealed class WinClipClassifier : IAnomalyModel, IEncodedScorer
         }
     }
 
-    /// <summary>Creates the encoder <paramref name="backbone"/> names and fits on it; the model owns it and records the reference.</summary>
-    /// <exception cref="ArgumentException">The backbone specification, the images or an option is invalid.</exception>
-    /// <exception cref="NotSupportedException">The backbone is not a CLIP backbone.</exception>
-    public static WinClipClassifier Fit(BackboneReference backbone, IReadOnlyList<Image<Rgb24>> normals, WinClipOptions options,
-        CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(backbone);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        return Fit(backbone.Resolve(), backbone, normals, options, cancellationToken);
-    }
-
     private static WinClipClassifier FitCore(IImageEncoder encoder, bool ownsEncoder, BackboneReference? backbone,
         IReadOnlyList<Image<Rgb24>> normals, WinClipOptions options, CancellationToken cancellationToken)
     {
@@ -360,26 +348,6 @@ public sealed class WinClipClassifier : IAnomalyModel, IEncodedScorer
         ArgumentNullException.ThrowIfNull(encoder);
         var (manifest, anchors, memories) = WinClipModelFile.Read(input, source);
         return Create(manifest with { Backbone = owner ?? manifest.Backbone }, anchors, memories, encoder, ownsEncoder: owner is not null, source);
-    }
-
-    /// <summary>Loads a model that records its backbone, re-creating that encoder, which the model then owns.</summary>
-    /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown version.</exception>
-    /// <exception cref="InvalidOperationException">The model does not record its backbone.</exception>
-    public static WinClipClassifier Load(Stream input, string source = "model stream")
-    {
-        var (manifest, anchors, memories) = WinClipModelFile.Read(input, source);
-        var backbone = manifest.Backbone ?? throw new InvalidOperationException(
-            $"'{source}' does not record the backbone it was fitted on (encoder '{manifest.Encoder}'); load it with an encoder.");
-        var encoder = backbone.Resolve();
-        try
-        {
-            return Create(manifest, anchors, memories, encoder, ownsEncoder: true, source);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
     }
 
     /// <summary>Releases the anchors and memories, and the encoder when the model owns it.</summary>

@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Classifiers;
 namespace Fsac.MLNet.Encoders;
 

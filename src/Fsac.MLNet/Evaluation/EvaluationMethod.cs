@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.PatchCore;
 namespace Fsac.MLNet.Evaluation;

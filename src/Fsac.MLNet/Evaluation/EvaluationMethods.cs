@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Head;

@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Evaluation.Datasets;
 using Fsac.MLNet.Head;

@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Visualisation;
 namespace Fsac.MLNet.Evaluation;
 

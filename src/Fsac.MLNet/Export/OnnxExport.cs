@@ -7,6 +7,7 @@ using static Fsac.MLNet.Export.OnnxAttributes;
 using System.Globalization;
 using System.Reflection;
 using Google.Protobuf;
+
 namespace Fsac.MLNet.Export;
 
 /// <summary>

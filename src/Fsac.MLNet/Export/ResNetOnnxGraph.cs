@@ -2,6 +2,7 @@ using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.ResNet;
 using static Fsac.MLNet.Export.OnnxAttributes;
 using TorchSharp;
+
 namespace Fsac.MLNet.Export;
 
 /// <summary>

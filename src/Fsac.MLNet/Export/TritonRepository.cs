@@ -3,6 +3,7 @@ using Fsac.MLNet.Files;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+
 namespace Fsac.MLNet.Export;
 
 /// <summary>

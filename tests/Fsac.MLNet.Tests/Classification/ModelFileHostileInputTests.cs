@@ -6,6 +6,7 @@ using Fsac.MLNet.Tests.IO;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
+
 namespace Fsac.MLNet.Tests.Classification;
 
 /// <summary>

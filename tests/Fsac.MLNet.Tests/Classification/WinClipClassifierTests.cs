@@ -288,7 +288,7 @@ public sealed class WinClipClassifierTests
             foreach (var (entry, data) in first) CollectionAssert.AreEqual(data, second[entry], $"a loaded model saves the same {entry}");
 
             Assert.ThrowsExactly<IncompatibleModelException>(() => WinClipClassifier.Load(new MemoryStream(bytes), new TextWrapper(s_encoder, "other")));
-            Assert.ThrowsExactly<InvalidOperationException>(() => WinClipClassifier.Load(new MemoryStream(bytes)));
+            Assert.ThrowsExactly<InvalidOperationException>(() => FewShotAnomalyClassifier.Load(new MemoryStream(bytes)));
             if (layers is not null)
                 Assert.ThrowsExactly<NotSupportedException>(() => WinClipClassifier.Load(new MemoryStream(bytes), new TextWrapper(s_encoder)));
         }

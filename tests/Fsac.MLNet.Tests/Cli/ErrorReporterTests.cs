@@ -2,6 +2,7 @@ using Fsac.MLNet.Native;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Fsac.Cli;
+
 namespace Fsac.MLNet.Tests.Cli;
 
 /// <summary>How <see cref="ErrorReporter"/> writes an error (one plain line on stderr) and which exit code it returns.</summary>

@@ -42,7 +42,8 @@ public class FitPredictCommandTests
         Assert.AreEqual(ExitCodes.Success, fitExitCode, fitOutput);
         StringAssert.Contains(fitOutput, "sampled 2 of 3 normal images (seed 3)");
         Assert.AreEqual(2, fitOutput.Split('\n').Count(l => l.Contains("shot: ")), fitOutput);
-        using var loaded = FsacClassifier.Load(model);
+        using var file = FewShotAnomalyClassifier.Load(model);
+        var loaded = (FsacClassifier)file.Inner;
         Assert.AreEqual("resnet18", loaded.Backbone?.Spec);
         Assert.AreEqual("cookie", loaded.Options.ClassName);
         Assert.AreEqual(2, loaded.Options.EpochsPerStage);
@@ -62,7 +63,7 @@ public class FitPredictCommandTests
         Assert.AreEqual("", run.Error);
         using var json = JsonDocument.Parse(run.Output);
         var root = json.RootElement;
-        using var loaded = FsacClassifier.Load(model);
+        using var loaded = FewShotAnomalyClassifier.Load(model);
         Assert.AreEqual(loaded.Threshold, root.GetProperty("threshold").GetSingle());
         Assert.AreEqual("resnet18", root.GetProperty("backbone").GetString());
         var predictions = root.GetProperty("predictions").EnumerateArray().ToList();

@@ -1,6 +1,7 @@
 using Fsac.MLNet.Files;
 using Fsac.MLNet.Tests.IO;
 using Fsac.Cli.Inputs;
+
 namespace Fsac.MLNet.Tests.Cli;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using Fsac.MLNet.Tests.IO;
 using Fsac.Cli;
 using Fsac.Cli.Outputs;
+
 namespace Fsac.MLNet.Tests.Cli;
 
 /// <summary><see cref="OutputFile"/>, through which the CLI writes every result: atomic, collision-free, and naming the target when it fails.</summary>

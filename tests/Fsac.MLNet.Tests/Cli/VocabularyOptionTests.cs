@@ -4,6 +4,7 @@ using Fsac.MLNet.Tests.IO;
 using Fsac.MLNet.Tests.Evaluation;
 using System.Text.Json;
 using Fsac.Cli;
+
 namespace Fsac.MLNet.Tests.Cli;
 
 /// <summary>

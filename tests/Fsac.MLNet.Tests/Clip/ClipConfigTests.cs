@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Encoders.Clip;
 namespace Fsac.MLNet.Tests.Clip;
 

@@ -2,6 +2,7 @@ using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Tests.IO;
 using System.Security.Cryptography;
+
 namespace Fsac.MLNet.Tests.Clip;
 
 [TestClass]

@@ -1,5 +1,6 @@
 using Fsac.MLNet.Encoders.Clip;
 using System.Text.RegularExpressions;
+
 namespace Fsac.MLNet.Tests.Clip;
 
 [TestClass]

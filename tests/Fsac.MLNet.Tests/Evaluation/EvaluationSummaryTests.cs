@@ -3,6 +3,7 @@ using Fsac.MLNet.Evaluation.Datasets;
 using Fsac.MLNet.Fitting;
 using Fsac.MLNet.Head;
 using System.Text.Json;
+
 namespace Fsac.MLNet.Tests.Evaluation;
 
 [TestClass]

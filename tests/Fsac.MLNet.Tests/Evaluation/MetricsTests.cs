@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Metrics;
 namespace Fsac.MLNet.Tests.Evaluation;
 

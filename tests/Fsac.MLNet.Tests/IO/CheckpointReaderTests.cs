@@ -4,6 +4,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.RegularExpressions;
 using TorchSharp;
+
 namespace Fsac.MLNet.Tests.IO;
 
 [TestClass]

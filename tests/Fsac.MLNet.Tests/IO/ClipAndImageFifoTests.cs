@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.Clip;

@@ -4,6 +4,7 @@ using Fsac.MLNet.Classifiers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+
 namespace Fsac.MLNet.Tests.IO;
 
 /// <summary>

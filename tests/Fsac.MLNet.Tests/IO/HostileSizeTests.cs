@@ -4,6 +4,7 @@ using Fsac.MLNet.Classifiers;
 using static Fsac.MLNet.Tests.IO.TorchSaveWriter;
 using System.IO.Compression;
 using System.Text;
+
 namespace Fsac.MLNet.Tests.IO;
 
 /// <summary>

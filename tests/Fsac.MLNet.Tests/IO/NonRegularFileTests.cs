@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Encoders;

@@ -3,6 +3,7 @@ using static Fsac.MLNet.Tests.IO.TorchSaveWriter;
 using System.IO.Compression;
 using System.Text;
 using TorchSharp;
+
 namespace Fsac.MLNet.Tests.IO;
 
 [TestClass]

@@ -1,3 +1,4 @@
+
 using Fsac.MLNet;
 namespace Fsac.MLNet.Tests.MLNet;
 

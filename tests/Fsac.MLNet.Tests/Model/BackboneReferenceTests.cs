@@ -3,6 +3,7 @@ using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Head;
 using Fsac.MLNet.Tests.TestDoubles;
 using Fsac.MLNet.Tests.IO;
+
 namespace Fsac.MLNet.Tests.Model;
 
 [TestClass]
@@ -30,16 +31,17 @@ public class BackboneReferenceTests
     public void TheReferenceTravelsWithTheSavedModel()
     {
         var reference = new BackboneReference("resnet18", EncoderPrecision.BFloat16);
-        using var model = FsacClassifier.Fit(new TinyEncoder(), SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
-        Assert.IsNull(model.Backbone);
-        model.OwnEncoder(reference);
+        using (var borrowed = FsacClassifier.Fit(new TinyEncoder(), SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer()))
+            Assert.IsNull(borrowed.Backbone, "a model on a borrowed encoder records no reference");
+        using var model = FsacClassifier.Fit(new TinyEncoder(), reference, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer(), null, default);
         Assert.AreEqual(reference, model.Backbone);
 
         using var saved = new MemoryStream();
         model.Save(saved);
         saved.Position = 0;
-        using var loaded = FsacClassifier.Load(saved, new TinyEncoder()).OwnEncoder();
-        Assert.AreEqual(reference, loaded.Backbone);
+        using var encoder = new TinyEncoder();
+        using var loaded = FsacClassifier.Load(saved, encoder);
+        Assert.AreEqual(reference, loaded.Backbone, "loading on a borrowed encoder keeps the recorded reference");
     }
 
     [TestMethod]
@@ -51,7 +53,7 @@ public class BackboneReferenceTests
         model.Save(saved);
         saved.Position = 0;
 
-        var e = Assert.ThrowsExactly<InvalidOperationException>(() => FsacClassifier.Load(saved));
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => FewShotAnomalyClassifier.Load(saved));
         StringAssert.Contains(e.Message, "does not record the backbone it was fitted on (encoder 'tiny-test-encoder')");
     }
 }

@@ -1,5 +1,6 @@
 using Fsac.MLNet.Head;
 using System.Text.Json;
+
 namespace Fsac.MLNet.Tests.Model;
 
 [TestClass]

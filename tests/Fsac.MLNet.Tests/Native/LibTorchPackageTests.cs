@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Native;
 namespace Fsac.MLNet.Tests.Native;
 

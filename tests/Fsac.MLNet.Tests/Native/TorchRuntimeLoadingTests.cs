@@ -1,5 +1,6 @@
 using Fsac.MLNet.Native;
 using System.Diagnostics;
+
 namespace Fsac.MLNet.Tests.Native;
 
 [TestClass]

@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Synthesis;
 namespace Fsac.MLNet.Tests.Synthesis;
 

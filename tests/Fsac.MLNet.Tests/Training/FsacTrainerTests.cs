@@ -1,6 +1,7 @@
 using Fsac.MLNet.Fitting;
 using Fsac.MLNet.Head;
 using Fsac.MLNet.Tests.TestDoubles;
+
 namespace Fsac.MLNet.Tests.Training;
 
 [TestClass]

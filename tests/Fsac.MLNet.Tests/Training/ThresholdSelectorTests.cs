@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Fitting;
 namespace Fsac.MLNet.Tests.Training;
 

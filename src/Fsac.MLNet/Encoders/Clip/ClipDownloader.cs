@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+
 namespace Fsac.MLNet.Encoders.Clip;
 
 /// <summary>

@@ -1,3 +1,4 @@
+
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Checkpoints.Onnx;
 namespace Fsac.MLNet.Encoders.ResNet;
