@@ -59,14 +59,14 @@ public sealed class EmbedCommand(IAnsiConsole console) : Command<EmbedCommand.Se
             if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model is required.");
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out is required.");
             if (ImagePaths.Length == 0 && Texts.Length == 0) return ValidationResult.Error("give --images and/or --texts.");
-            return DType is "fp32" or "bf16" ? ValidationResult.Success() : ValidationResult.Error("--dtype must be fp32 or bf16.");
+            return PrecisionOption.Validate(DType);
         }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken ct)
     {
         IReadOnlyList<string> files = settings.ImagePaths.Length > 0 ? ImageFiles.Expand(settings.ImagePaths, "--images") : [];
-        var precision = settings.DType == "bf16" ? EncoderPrecision.BFloat16 : EncoderPrecision.Float32;
+        var precision = PrecisionOption.Parse(settings.DType);
         using var encoder = BackboneLoader.Resolve(new BackboneReference(settings.Model, precision), settings.Vocabulary) as ClipEncoder
             ?? throw new ArgumentException($"'{settings.Model}' is not a CLIP model; fsac embed needs a text tower.");
         var tensors = new Dictionary<string, Tensor>();

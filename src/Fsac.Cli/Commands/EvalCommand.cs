@@ -144,7 +144,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         {
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out <DIR> is required.");
             if (Layout.ToLowerInvariant() is not ("mvtec" or "visa" or "folder")) return ValidationResult.Error($"Unknown --layout '{Layout}'; use mvtec, visa or folder.");
-            if (DType is not ("fp32" or "bf16")) return ValidationResult.Error("--dtype must be fp32 or bf16.");
+            if (PrecisionOption.Validate(DType) is { Successful: false } dtype) return dtype;
             if (Preset.ToLowerInvariant() is not ("mvtec" or "visa")) return ValidationResult.Error($"Unknown --preset '{Preset}'; use mvtec or visa.");
             if (Seeds is < 1 or > 1000) return ValidationResult.Error($"--seeds must be between 1 and 1000; got {Seeds}.");
             if (!TryParseShots(Shots, out _)) return ValidationResult.Error($"--shots must be distinct whole numbers of at least 1, e.g. 1,2,4; got '{Shots}'.");
@@ -242,7 +242,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = Math.Max(AnsiConsole.Profile.Width, 160);
         var options = settings.ToOptions();
         var (data, layout) = ResolveData(settings);
-        var precision = settings.DType == "bf16" ? EncoderPrecision.BFloat16 : EncoderPrecision.Float32;
+        var precision = PrecisionOption.Parse(settings.DType);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ConsoleCancelEventHandler onCtrlC = (_, e) =>

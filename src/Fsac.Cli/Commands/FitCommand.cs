@@ -101,7 +101,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
             }
             if (Resolution is not null && method is not (AnomalyMethod.PatchCore or AnomalyMethod.FsacPatchCore))
                 return ValidationResult.Error($"--resolution applies to --method patchcore and fsac+patchcore only (the default method sets its own; '{Method}' reads the backbone's input).");
-            return DType is "fp32" or "bf16" ? ValidationResult.Success() : ValidationResult.Error($"--dtype must be fp32 or bf16; got '{DType}'.");
+            return PrecisionOption.Validate(DType);
         }
 
         /// <summary>The method and settings these options ask for.</summary>
@@ -127,7 +127,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
         foreach (var shot in selection.Shots) console.MarkupLine($"  shot: {Markup.Escape(shot)}");
 
         var options = settings.ToMethodOptions();
-        var backbone = new BackboneReference(settings.Backbone, settings.DType == "bf16" ? EncoderPrecision.BFloat16 : EncoderPrecision.Float32);
+        var backbone = new BackboneReference(settings.Backbone, PrecisionOption.Parse(settings.DType));
         var output = Path.GetFullPath(settings.Out!);
         OutputFile.CreateFolderFor(output);
 

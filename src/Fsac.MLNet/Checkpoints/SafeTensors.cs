@@ -17,19 +17,6 @@ public static class SafeTensors
     /// <summary>How deep the header's JSON may nest: it nests three levels (entry, its fields, the shape array).</summary>
     private const int MaxHeaderDepth = 16;
 
-    /// <summary>True when <paramref name="path"/> starts like a safetensors file (plausible header length and JSON).</summary>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="CheckpointFormatException">The path is a folder, empty or not a regular file.</exception>
-    public static bool LooksLikeSafeTensors(string path)
-    {
-        using var fs = RegularFile.Open(path, "tensor file");
-        if (fs.Length < 10) return false;
-        Span<byte> head = stackalloc byte[9];
-        fs.ReadExactly(head);
-        var n = BinaryPrimitives.ReadUInt64LittleEndian(head);
-        return n > 0 && n <= (ulong)(fs.Length - 8) && head[8] == (byte)'{';
-    }
-
     /// <summary>Reads every tensor of a safetensors file.</summary>
     /// <exception cref="CheckpointFormatException">The file is not a regular file, is truncated, or its header is inconsistent.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>

@@ -23,6 +23,19 @@ public class CommandErrorTests
     }
 
     [TestMethod]
+    [DataRow("fit", "--normal", "x.png", "--out", "m.fsac")]
+    [DataRow("eval", "--data", "d", "--out", "o")]
+    [DataRow("embed", "--model", "m", "--out", "o", "--texts", "a")]
+    public void EveryCommandRefusesAnUnknownDTypeWithTheSameMessage(params string[] args)
+    {
+        var run = CliRunner.Run([.. args, "--dtype", "BF16"]);
+
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.StartsWith(run.ErrorLines[0], "error: --dtype must be fp32 or bf16; got 'BF16'.");
+    }
+
+    [TestMethod]
     public void BenchWithAMissingVocabularyFailsBeforeMeasuringAndNamesTheFile()
     {
         using var dir = new TempDir();

@@ -1,9 +1,6 @@
-using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Fitting;
 using Fsac.MLNet.Head;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,16 +12,12 @@ namespace Fsac.MLNet.Evaluation.Baselines;
 /// (<see cref="AnomalyScorer.Logit"/>), which orders images exactly as the softmax does without rounding to 0 or 1.
 /// No normal images, no training; needs an encoder with a text tower.
 /// </summary>
-public sealed class ZeroShotClassifier : IAnomalyClassifier, IFeatureScorer
+public sealed class ZeroShotClassifier : FeatureBaseline
 {
-    private readonly IImageEncoder encoder;
-    private readonly Tensor anchors;
     private readonly FsacOptions options;
 
-    private ZeroShotClassifier(IImageEncoder encoder, Tensor anchors, FsacOptions options)
+    private ZeroShotClassifier(IImageEncoder encoder, Tensor anchors, FsacOptions options) : base(encoder, anchors, options.InferenceBatchSize)
     {
-        this.encoder = encoder;
-        this.anchors = anchors;
         this.options = options;
     }
 
@@ -46,28 +39,7 @@ public sealed class ZeroShotClassifier : IAnomalyClassifier, IFeatureScorer
         return new ZeroShotClassifier(encoder, anchors.DetachFromDisposeScope(), options);
     }
 
-    /// <inheritdoc />
-    public float[] Score(IReadOnlyList<Image<Rgb24>> images, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(images);
-        if (images.Count == 0) return [];
-        using var scope = NewDisposeScope();
-        return ScoreFeatures(encoder.EncodeImages(images, options.InferenceBatchSize, cancellationToken));
-    }
-
-    /// <inheritdoc />
-    public int FeatureDim => encoder.FeatureDim;
-
-    /// <summary>The zero-shot scores (the logit of S⁻/(S⁻+S⁺), continuous) of image features <c>[N, C]</c> from the encoder, without gradients.</summary>
-    /// <exception cref="ArgumentException">The features are not <c>[N, C]</c>.</exception>
-    public float[] ScoreFeatures(Tensor features)
-    {
-        FeatureShape.Require(features, encoder.FeatureDim);
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        return AnomalyScorer.Logit(features, anchors, options.ScoreTemperature).data<float>().ToArray();
-    }
-
-    /// <summary>Releases the anchors (not the encoder).</summary>
-    public void Dispose() => anchors.Dispose();
+    /// <summary>The zero-shot scores (the logit of S⁻/(S⁻+S⁺), continuous) of image features from the encoder.</summary>
+    private protected override Tensor ScoreFeatures(Tensor features, Tensor anchors) =>
+        AnomalyScorer.Logit(features, anchors, options.ScoreTemperature);
 }
