@@ -80,11 +80,11 @@ public sealed class FewShotAnomalyOptions
     /// The CLIP-FSAC settings used when <see cref="Method"/> is <see cref="AnomalyMethod.Fsac"/>: prompts
     /// (<see cref="FsacOptions.ClassName"/>), α/β, training mode, epochs, learning rates, temperatures, synthesis method
     /// and pool size. <see cref="FsacPreset.MVTec"/> by default; <see cref="FsacPreset.VisA"/> is the paper's other
-    /// setting. Its seed is replaced by <see cref="Seed"/> at fit time.
+    /// setting. The seed and batch size are this object's <see cref="Seed"/> and <see cref="BatchSize"/>.
     /// </summary>
     public FsacOptions Fsac { get; set; } = FsacPreset.MVTec;
 
-    /// <summary>The PatchCore settings used when <see cref="Method"/> is <see cref="AnomalyMethod.PatchCore"/> or <see cref="AnomalyMethod.FsacPatchCore"/>; its seed is replaced by <see cref="Seed"/>.</summary>
+    /// <summary>The PatchCore settings used when <see cref="Method"/> is <see cref="AnomalyMethod.PatchCore"/> or <see cref="AnomalyMethod.FsacPatchCore"/>; the seed and batch size are this object's.</summary>
     public PatchCoreOptions PatchCore { get; set; } = new();
 
     /// <summary>The WinCLIP+ settings used when <see cref="Method"/> is <see cref="AnomalyMethod.WinClipPlus"/> (CLIP backbones); the class name comes from <see cref="Fsac"/>.</summary>

@@ -61,7 +61,7 @@ public class FsacFitBenchmarks
     public TrainingHistory Fit()
     {
         using var fresh = new FsacHead(FeatureDim, options);
-        return new FsacTrainer(options).Train(fresh, cache, new Random(0));
+        return new HeadTrainer(options).Train(fresh, cache, new Random(0));
     }
 
     /// <summary>Head cost of scoring a single image feature.</summary>

@@ -67,7 +67,7 @@ public sealed class EmbedCommand(IAnsiConsole console) : Command<EmbedCommand.Se
     {
         IReadOnlyList<string> files = settings.ImagePaths.Length > 0 ? ImageFiles.Expand(settings.ImagePaths, "--images") : [];
         var precision = PrecisionOption.Parse(settings.DType);
-        using var encoder = BackboneLoader.Resolve(new BackboneReference(settings.Model, precision), settings.Vocabulary) as ClipEncoder
+        using var encoder = BackboneLoader.Create(new BackboneReference(settings.Model, precision), settings.Vocabulary) as ClipEncoder
             ?? throw new ArgumentException($"'{settings.Model}' is not a CLIP model; fsac embed needs a text tower.");
         var tensors = new Dictionary<string, Tensor>();
         try

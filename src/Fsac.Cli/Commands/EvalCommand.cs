@@ -257,7 +257,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         {
             // Check the data before loading (or downloading) the backbone: a wrong path fails in a second.
             var categories = AnomalyDatasets.Discover(data, layout);
-            using var encoder = BackboneLoader.Resolve(new BackboneReference(settings.Backbone, precision), settings.Vocabulary);
+            using var encoder = BackboneLoader.Create(new BackboneReference(settings.Backbone, precision), settings.Vocabulary);
             AnsiConsole.MarkupLine($"{categories.Count} categories, backbone [bold]{Markup.Escape(encoder.Name)}[/], {torch.get_num_threads()} thread(s), output [bold]{Markup.Escape(settings.Out!)}[/]");
             var runner = new EvaluationRunner(encoder);
             EvaluationReport report;

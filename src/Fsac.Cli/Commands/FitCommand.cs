@@ -165,10 +165,10 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
                 ProgressTask? training = null;
                 if (options.Method == AnomalyMethod.Fsac)
                 {
-                    int epochs = FsacTrainer.StagesOf(options.Fsac.TrainingMode).Count * options.Fsac.EpochsPerStage;
+                    int epochs = HeadTrainer.StagesOf(options.Fsac.TrainingMode).Count * options.Fsac.EpochsPerStage;
                     training = progress.AddTask($"train {epochs} epochs", autoStart: false, maxValue: Math.Max(1, epochs));
                 }
-                var encoder = CountingEncoder.Wrap(BackboneLoader.Resolve(backbone, vocabulary), n =>
+                var encoder = CountingEncoder.Wrap(BackboneLoader.Create(backbone, vocabulary), n =>
                 {
                     encoded += n;
                     encoding.Description = $"encode images ({encoded})";

@@ -8,7 +8,7 @@ namespace Fsac.Cli.Inputs;
 public static class BackboneLoader
 {
     /// <summary>
-    /// <see cref="BackboneReference.Resolve"/> when <paramref name="vocabulary"/> is null; else the CLIP model folder
+    /// <see cref="BackboneReference.CreateEncoder"/> when <paramref name="vocabulary"/> is null; else the CLIP model folder
     /// <paramref name="backbone"/> names, with the tokenizer read from that file (CLIP's bpe_simple_vocab_16e6.txt.gz),
     /// whatever vocabulary the folder or the download cache holds.
     /// </summary>
@@ -16,14 +16,14 @@ public static class BackboneLoader
     /// There is no file at <paramref name="vocabulary"/>, or none was given and the CLIP folder and the cache have none.
     /// </exception>
     /// <exception cref="ArgumentException">A vocabulary was given for a backbone that is not a CLIP model folder.</exception>
-    public static IImageEncoder Resolve(BackboneReference backbone, string? vocabulary)
+    public static IImageEncoder Create(BackboneReference backbone, string? vocabulary)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         if (vocabulary is null)
         {
             try
             {
-                return backbone.Resolve();
+                return backbone.CreateEncoder();
             }
             catch (FileNotFoundException e) when (e.FileName == ClipPretrained.VocabularyCachePath())
             {

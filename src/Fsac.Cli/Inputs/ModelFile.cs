@@ -14,7 +14,7 @@ public static class ModelFile
         if (!File.Exists(path) && !Directory.Exists(path)) throw new FileNotFoundException($"Model not found: '{path}'.", path);
         try
         {
-            return FewShotAnomalyClassifier.Load(path, backbone => BackboneLoader.Resolve(backbone, vocabulary));
+            return FewShotAnomalyClassifier.Load(path, backbone => BackboneLoader.Create(backbone, vocabulary));
         }
         catch (CheckpointFormatException e) when (e.FilePath == path)
         {

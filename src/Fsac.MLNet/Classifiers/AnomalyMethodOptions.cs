@@ -20,10 +20,10 @@ public sealed record AnomalyMethodOptions
     /// <summary>Settings of <see cref="AnomalyMethod.PatchCore"/> (PatchCore's own by default).</summary>
     public PatchCoreOptions PatchCore { get; init; } = new();
 
-    /// <summary>Seed of everything random in the fit; replaces the seeds of <see cref="Fsac"/> and <see cref="PatchCore"/>.</summary>
+    /// <summary>Seed of everything random in the fit, whichever method it is.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Images encoded together; replaces the batch sizes of <see cref="Fsac"/> and <see cref="PatchCore"/>.</summary>
+    /// <summary>Images encoded together, whichever method it is.</summary>
     public int BatchSize { get; init; } = 16;
 
     /// <summary>The method's name as the CLI and the results spell it: <c>default</c>, <c>patchcore</c>, <c>fsac</c>, <c>fsac-local</c>, <c>fsac+patchcore</c> or <c>winclip+</c>.</summary>

@@ -233,7 +233,7 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     private static FewShotAnomalyClassifier Create((IAnomalyModel Model, AnomalyMethod Method) loaded) => new(loaded.Model, loaded.Method);
 
     // The one place where a backbone reference becomes an encoder, for the overloads that are not handed one.
-    private static IImageEncoder CreateEncoder(BackboneReference backbone) => backbone.Resolve();
+    private static IImageEncoder CreateEncoder(BackboneReference backbone) => backbone.CreateEncoder();
 
     /// <summary>
     /// Releases the model (and the encoder it owns) once the calls running on other threads have finished; later calls

@@ -73,7 +73,7 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
 
     /// <summary>
     /// Fits CLIP-FSAC on <paramref name="normals"/>: encodes the shots and a pool of synthetic anomalies once, trains
-    /// the head on the cached features (<see cref="FsacTrainer"/>), then chooses the threshold. Deterministic: the
+    /// the head on the cached features (<see cref="HeadTrainer"/>), then chooses the threshold. Deterministic: the
     /// same inputs and <see cref="FsacOptions.Seed"/> give the same model bit for bit on one machine.
     /// </summary>
     /// <param name="encoder">The frozen backbone; with a text tower (<see cref="ITextEncoder"/>) the anchors come from the prompt ensemble, otherwise from prototypes.</param>
@@ -143,7 +143,7 @@ public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
         var head = new FsacHead(encoder.FeatureDim, options);
         try
         {
-            var trainer = new FsacTrainer(options);
+            var trainer = new HeadTrainer(options);
             var history = checkpoint is null
                 ? trainer.Train(head, cache, samplingRandom, progress, cancellationToken)
                 : trainer.Train(head, cache, samplingRandom, checkpoint, progress, cancellationToken);

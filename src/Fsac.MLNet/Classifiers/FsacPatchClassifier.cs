@@ -16,7 +16,7 @@ namespace Fsac.MLNet.Classifiers;
 
 /// <summary>
 /// CLIP-FSAC trained on local evidence: the paper's head (image adapter, text adapter, cross-attention, fusion-text
-/// contrastive loss, two stages; <see cref="FsacHead"/>, <see cref="FsacTrainer"/>) applied to patch features instead
+/// contrastive loss, two stages; <see cref="FsacHead"/>, <see cref="HeadTrainer"/>) applied to patch features instead
 /// of one pooled vector. The synthetic anomalies come with masks, so the patches they cover are the anomalous
 /// examples and the shots' patches the normal ones. An image scores the largest patch logit
 /// (<see cref="AnomalyScorer.Logit"/>, continuous where S⁻/(S⁻+S⁺) would round to 0 or 1), and the patch logits as
@@ -117,7 +117,7 @@ public sealed class FsacPatchClassifier : IAnomalyModel, IEncodedScorer
         var head = new FsacHead(view.PatchDim, options);
         try
         {
-            var history = new FsacTrainer(options).Train(head, cache, samplingRandom, progress, cancellationToken);
+            var history = new HeadTrainer(options).Train(head, cache, samplingRandom, progress, cancellationToken);
             foreach (var p in head.parameters()) p.requires_grad = false;
             var (normalScores, anomalyScores) = Calibrate(head, cache.Anchors, view, normals, synthesizer, options, calibrationRandom, cancellationToken);
             if (view != encoder) view.Dispose();

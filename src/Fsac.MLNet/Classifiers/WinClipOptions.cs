@@ -13,7 +13,7 @@ public sealed record WinClipOptions
     public const int MaxWindowSize = 32;
 
     /// <summary>The object or texture name the compositional prompt ensemble describes, e.g. <c>bottle</c>.</summary>
-    public string ClassName { get; init; } = "object";
+    internal string ClassName { get; init; } = "object";
 
     /// <summary>τ of the softmax over the cosines to [T⁺, T⁻] (CLIP's 0.07, as WinCLIP).</summary>
     public double ScoreTemperature { get; init; } = 0.07;
@@ -38,11 +38,14 @@ public sealed record WinClipOptions
     /// <summary>Synthetic anomalies (Gaussian noise) per shot for the threshold.</summary>
     public int CalibrationAnomaliesPerNormal { get; init; } = 4;
 
+    // Seed, batch size and class name come from the options that hold these (AnomalyMethodOptions and its FsacOptions),
+    // so a user sets each once; the library passes them down here.
+
     /// <summary>Seed of the calibration anomalies.</summary>
-    public int Seed { get; init; }
+    internal int Seed { get; init; }
 
     /// <summary>Images encoded together.</summary>
-    public int InferenceBatchSize { get; init; } = 16;
+    internal int InferenceBatchSize { get; init; } = 16;
 
     /// <summary>Checks that every value is usable.</summary>
     /// <exception cref="ArgumentException">A value is out of range; the message and the parameter name name the property.</exception>

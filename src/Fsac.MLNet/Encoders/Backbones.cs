@@ -18,7 +18,7 @@ public static class Backbones
     /// <summary>Creates the encoder <paramref name="spec"/> names, loading libtorch first (<see cref="TorchRuntime.EnsureLoaded"/>).</summary>
     /// <exception cref="ArgumentException">The specification is none of the accepted forms; the message lists them.</exception>
     /// <exception cref="NativeRuntimeException">libtorch could not be loaded; the message names the fix.</exception>
-    public static IImageEncoder Resolve(string spec, EncoderPrecision precision = EncoderPrecision.Float32)
+    public static IImageEncoder Create(string spec, EncoderPrecision precision = EncoderPrecision.Float32)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
         TorchRuntime.EnsureLoaded();

@@ -368,7 +368,7 @@ public sealed class EvaluationRunner
             return WinClipClassifier.Fit(encoder, shots, new WinClipOptions { ClassName = run.Options.ClassName, Seed = run.Seed, InferenceBatchSize = run.Options.InferenceBatchSize }, cancellationToken);
         if (method is EvaluationMethod.FsacLocal or EvaluationMethod.FsacPatchCore)
         {
-            var reporter = new TrainingReporter(run.Context, run.Describe(method), 2 * FsacTrainer.StagesOf(run.Options.TrainingMode).Count * run.Options.EpochsPerStage);
+            var reporter = new TrainingReporter(run.Context, run.Describe(method), 2 * HeadTrainer.StagesOf(run.Options.TrainingMode).Count * run.Options.EpochsPerStage);
             return FewShotAnomalyClassifier.Fit(encoder, shots, new AnomalyMethodOptions
             {
                 Method = method == EvaluationMethod.FsacLocal ? AnomalyMethod.FsacLocal : AnomalyMethod.FsacPatchCore,
@@ -384,7 +384,7 @@ public sealed class EvaluationRunner
             return KnnBaseline.Fit(encoder, shots, run.Options.InferenceBatchSize, cancellationToken);
         var options = EvaluationMethods.OptionsFor(method, run.Options);
         var synthesizer = synthesizerFactory(options.SynthesisMethod);
-        var progress = new TrainingReporter(run.Context, run.Describe(method), FsacTrainer.StagesOf(options.TrainingMode).Count * options.EpochsPerStage);
+        var progress = new TrainingReporter(run.Context, run.Describe(method), HeadTrainer.StagesOf(options.TrainingMode).Count * options.EpochsPerStage);
         return checkpoint is null
             ? FsacClassifier.Fit(encoder, shots, options, synthesizer, progress, cancellationToken)
             : FsacClassifier.Fit(encoder, shots, options, synthesizer, checkpoint, progress, cancellationToken);

@@ -8,7 +8,7 @@ namespace Fsac.MLNet.Fitting;
 
 /// <summary>
 /// The head of a fit as it stands before training (<see cref="Epoch"/> 0) or after an epoch, shown to a checkpoint
-/// callback of <see cref="FsacTrainer"/> or <c>FsacClassifier.Fit</c>. Valid only during the callback.
+/// callback of <see cref="HeadTrainer"/> or <c>FsacClassifier.Fit</c>. Valid only during the callback.
 /// </summary>
 public sealed class TrainingCheckpoint
 {

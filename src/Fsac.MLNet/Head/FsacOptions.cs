@@ -77,11 +77,14 @@ public sealed record FsacOptions
     /// </summary>
     public string SynthesisMethod { get; init; } = "gaussian";
 
+    // Seed and batch size come from the options that hold these (AnomalyMethodOptions, FewShotAnomalyOptions), so a
+    // user sets each once; the library passes them down here.
+
     /// <summary>Seed of everything random in a fit: head initialisation, synthesis and sampling.</summary>
-    public int Seed { get; init; }
+    internal int Seed { get; init; }
 
     /// <summary>Images preprocessed and encoded together when scoring or caching features.</summary>
-    public int InferenceBatchSize { get; init; } = 16;
+    internal int InferenceBatchSize { get; init; } = 16;
 
     /// <summary>Checks that every value is usable.</summary>
     /// <exception cref="ArgumentException">A value is out of range; the message names it.</exception>

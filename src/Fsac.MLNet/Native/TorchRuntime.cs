@@ -7,7 +7,7 @@ namespace Fsac.MLNet.Native;
 
 /// <summary>
 /// Loads libtorch once, with a clear error when it cannot be loaded.
-/// The model constructors (<c>ClipModel</c>, <c>ResNet18Encoder.Load</c>) and <c>Backbones.Resolve</c> call
+/// The model constructors (<c>ClipModel</c>, <c>ResNet18Encoder.Load</c>) and <c>Backbones.Create</c> call
 /// <see cref="EnsureLoaded"/> first, so a missing native library surfaces there as <see cref="NativeRuntimeException"/>.
 /// On Linux it loads the TorchSharp package's own libraries by full path (<see cref="LibTorchPackage"/>) before
 /// TorchSharp searches for them, so that another libtorch on <c>LD_LIBRARY_PATH</c> is never bound, and then checks

@@ -45,11 +45,14 @@ public sealed record PatchCoreOptions
     /// <summary>Synthetic anomalies per shot for the threshold.</summary>
     public int CalibrationAnomaliesPerNormal { get; init; } = 4;
 
+    // Seed and batch size come from the options that hold these (AnomalyMethodOptions, FewShotAnomalyOptions), so a
+    // user sets each once; the library passes them down here.
+
     /// <summary>Seed of the coreset selection and of the calibration anomalies.</summary>
-    public int Seed { get; init; }
+    internal int Seed { get; init; }
 
     /// <summary>Images encoded together.</summary>
-    public int InferenceBatchSize { get; init; } = 16;
+    internal int InferenceBatchSize { get; init; } = 16;
 
     /// <summary>Checks that every value is usable.</summary>
     /// <exception cref="ArgumentException">A value is out of range; the message names it.</exception>

@@ -34,7 +34,7 @@ internal sealed class AnomalyModelTrainer(FewShotAnomalyOptions options) : IAnom
         IImageEncoder encoder;
         try
         {
-            encoder = Backbone.Resolve();
+            encoder = Backbone.CreateEncoder();
         }
         catch (Exception e) when (e is ArgumentException or IOException or HttpRequestException)
         {

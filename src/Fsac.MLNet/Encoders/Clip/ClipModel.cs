@@ -22,9 +22,9 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
     /// <summary>Learned positions [context, width].</summary>
     public readonly Parameter positional_embedding;
     /// <summary>The text blocks (causal).</summary>
-    public readonly Transformer transformer;
+    public readonly ClipTransformer transformer;
     /// <summary>Final text norm.</summary>
-    public readonly LayerNorm ln_final;
+    public readonly LayerNormFp32 ln_final;
     /// <summary>Projection of the end-of-text token into the joint embedding, [width, embed_dim].</summary>
     public readonly Parameter text_projection;
     /// <summary>Log of the contrastive logit scale.</summary>
@@ -45,8 +45,8 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
         visual = new VisionTransformer(config.Vision, config.EmbedDim, config.QuickGelu);
         token_embedding = nn.Embedding(t.VocabSize, t.Width);
         positional_embedding = nn.Parameter(zeros(t.ContextLength, t.Width));
-        transformer = new Transformer(t.Width, t.Layers, t.Heads, t.MlpRatio, config.QuickGelu, causal: true);
-        ln_final = new LayerNorm(t.Width);
+        transformer = new ClipTransformer(t.Width, t.Layers, t.Heads, t.MlpRatio, config.QuickGelu, causal: true);
+        ln_final = new LayerNormFp32(t.Width);
         text_projection = nn.Parameter(zeros(t.Width, config.EmbedDim));
         logit_scale = nn.Parameter(tensor(MathF.Log(1f / 0.07f)));
         RegisterComponents();
@@ -88,7 +88,7 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"CLIP runs in float32 or bfloat16, not {dtype}.", nameof(dtype));
         this.to(dtype);
         foreach (var (_, m) in named_modules())
-            if (m is LayerNorm ln) ln.to(ScalarType.Float32);
+            if (m is LayerNormFp32 ln) ln.to(ScalarType.Float32);
         Dtype = dtype;
         return this;
     }

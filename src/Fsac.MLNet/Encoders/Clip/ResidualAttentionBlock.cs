@@ -8,20 +8,20 @@ namespace Fsac.MLNet.Encoders.Clip;
 public sealed class ResidualAttentionBlock : nn.Module<Tensor, Tensor>
 {
     /// <summary>Norm before attention.</summary>
-    public readonly LayerNorm ln_1;
+    public readonly LayerNormFp32 ln_1;
     /// <summary>Self-attention.</summary>
-    public readonly MultiheadAttention attn;
+    public readonly ClipAttention attn;
     /// <summary>Norm before the MLP.</summary>
-    public readonly LayerNorm ln_2;
+    public readonly LayerNormFp32 ln_2;
     /// <summary>Feed-forward part.</summary>
     public readonly Mlp mlp;
 
     /// <summary>Creates one block.</summary>
     public ResidualAttentionBlock(int width, int heads, double mlpRatio, bool quickGelu, bool causal) : base(nameof(ResidualAttentionBlock))
     {
-        ln_1 = new LayerNorm(width);
-        attn = new MultiheadAttention(width, heads, causal);
-        ln_2 = new LayerNorm(width);
+        ln_1 = new LayerNormFp32(width);
+        attn = new ClipAttention(width, heads, causal);
+        ln_2 = new LayerNormFp32(width);
         mlp = new Mlp(width, (int)(width * mlpRatio), quickGelu);
         RegisterComponents();
     }

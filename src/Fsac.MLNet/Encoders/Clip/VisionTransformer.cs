@@ -17,11 +17,11 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     /// <summary>Learned positions for the class token and every patch.</summary>
     public readonly Parameter positional_embedding;
     /// <summary>Norm before the transformer.</summary>
-    public readonly LayerNorm ln_pre;
+    public readonly LayerNormFp32 ln_pre;
     /// <summary>The blocks.</summary>
-    public readonly Transformer transformer;
+    public readonly ClipTransformer transformer;
     /// <summary>Norm of the pooled class token.</summary>
-    public readonly LayerNorm ln_post;
+    public readonly LayerNormFp32 ln_post;
     /// <summary>Projection into the joint embedding, [width, embed_dim].</summary>
     public readonly Parameter proj;
 
@@ -31,9 +31,9 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         conv1 = nn.Conv2d(3, cfg.Width, cfg.PatchSize, stride: cfg.PatchSize, bias: false);
         class_embedding = nn.Parameter(zeros(cfg.Width));
         positional_embedding = nn.Parameter(zeros(cfg.GridSize * cfg.GridSize + 1, cfg.Width));
-        ln_pre = new LayerNorm(cfg.Width);
-        transformer = new Transformer(cfg.Width, cfg.Layers, cfg.Heads, cfg.MlpRatio, quickGelu, causal: false);
-        ln_post = new LayerNorm(cfg.Width);
+        ln_pre = new LayerNormFp32(cfg.Width);
+        transformer = new ClipTransformer(cfg.Width, cfg.Layers, cfg.Heads, cfg.MlpRatio, quickGelu, causal: false);
+        ln_post = new LayerNormFp32(cfg.Width);
         proj = nn.Parameter(zeros(cfg.Width, embedDim));
         RegisterComponents();
     }

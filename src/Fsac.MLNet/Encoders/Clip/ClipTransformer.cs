@@ -5,13 +5,13 @@ using static TorchSharp.torch;
 namespace Fsac.MLNet.Encoders.Clip;
 
 /// <summary>A stack of residual attention blocks (<c>resblocks.{i}</c>).</summary>
-public sealed class Transformer : nn.Module<Tensor, Tensor>
+public sealed class ClipTransformer : nn.Module<Tensor, Tensor>
 {
     /// <summary>The blocks, applied in order.</summary>
     public readonly ModuleList<ResidualAttentionBlock> resblocks;
 
     /// <summary>Creates <paramref name="layers"/> blocks.</summary>
-    public Transformer(int width, int layers, int heads, double mlpRatio, bool quickGelu, bool causal) : base(nameof(Transformer))
+    public ClipTransformer(int width, int layers, int heads, double mlpRatio, bool quickGelu, bool causal) : base(nameof(ClipTransformer))
     {
         resblocks = nn.ModuleList(Enumerable.Range(0, layers)
             .Select(_ => new ResidualAttentionBlock(width, heads, mlpRatio, quickGelu, causal)).ToArray());

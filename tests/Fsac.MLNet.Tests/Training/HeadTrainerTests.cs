@@ -5,7 +5,7 @@ using Fsac.MLNet.Tests.TestDoubles;
 namespace Fsac.MLNet.Tests.Training;
 
 [TestClass]
-public class FsacTrainerTests
+public class HeadTrainerTests
 {
     private static readonly FsacOptions Options = new() { EpochsPerStage = 8, Seed = 3 };
 
@@ -14,7 +14,7 @@ public class FsacTrainerTests
     {
         using var cache = TrainerFixtures.Cache(shots: 2, poolSize: 4, dim: 16, seed: 1);
         using var head = new FsacHead(16, Options);
-        var trainer = new FsacTrainer(Options);
+        var trainer = new HeadTrainer(Options);
         var random = new Random(0);
         trainer.TrainStage(head, cache, TrainingStage.ImageSide, random);
         var before = TrainerFixtures.Snapshot(head);
@@ -38,7 +38,7 @@ public class FsacTrainerTests
         using var head = new FsacHead(16, Options);
         var before = TrainerFixtures.Snapshot(head);
 
-        new FsacTrainer(Options).TrainStage(head, cache, TrainingStage.ImageSide, new Random(0));
+        new HeadTrainer(Options).TrainStage(head, cache, TrainingStage.ImageSide, new Random(0));
 
         var after = TrainerFixtures.Snapshot(head);
         foreach (var (name, bytes) in before)
@@ -57,7 +57,7 @@ public class FsacTrainerTests
         using var head = new FsacHead(16, Options);
         var before = TrainerFixtures.Snapshot(head);
 
-        new FsacTrainer(Options).TrainStage(head, cache, TrainingStage.Joint, new Random(0));
+        new HeadTrainer(Options).TrainStage(head, cache, TrainingStage.Joint, new Random(0));
 
         var after = TrainerFixtures.Snapshot(head);
         foreach (var (name, bytes) in before)
@@ -74,7 +74,7 @@ public class FsacTrainerTests
         using var cache = TrainerFixtures.Cache(shots: 1, poolSize: 2, dim: 8, seed: 2);
         using var head = new FsacHead(8, options);
 
-        var history = new FsacTrainer(options).Train(head, cache, new Random(0));
+        var history = new HeadTrainer(options).Train(head, cache, new Random(0));
 
         CollectionAssert.AreEqual(stages, history.Stages.Select(s => s.Stage).ToArray());
         Assert.IsTrue(history.Stages.All(s => s.Losses.Count == options.EpochsPerStage));
@@ -87,7 +87,7 @@ public class FsacTrainerTests
         using var cache = TrainerFixtures.Cache(shots: 4, poolSize: 8, dim: 32, seed: 3);
         using var head = new FsacHead(32, options);
 
-        var history = new FsacTrainer(options).Train(head, cache, new Random(1));
+        var history = new HeadTrainer(options).Train(head, cache, new Random(1));
 
         var stage1 = history.Stages[0].Losses;
         var stage2 = history.Stages[1].Losses;
@@ -103,7 +103,7 @@ public class FsacTrainerTests
         using var cache = TrainerFixtures.Cache(shots: 2, poolSize: 4, dim: 16, seed: 5);
         using var head = new FsacHead(16, options);
 
-        var losses = new FsacTrainer(options).Train(head, cache, new Random(0)).Stages[0].Losses;
+        var losses = new HeadTrainer(options).Train(head, cache, new Random(0)).Stages[0].Losses;
 
         Assert.IsFalse(head.HasCrossAttention);
         Assert.IsLessThan(losses[0], losses[^1]);
@@ -116,7 +116,7 @@ public class FsacTrainerTests
         {
             using var cache = TrainerFixtures.Cache(shots: 3, poolSize: 4, dim: 16, seed: 6);
             using var head = new FsacHead(16, Options);
-            var history = new FsacTrainer(Options).Train(head, cache, new Random(7));
+            var history = new HeadTrainer(Options).Train(head, cache, new Random(7));
             weights = TrainerFixtures.Snapshot(head);
             return [.. history.Stages.Select(s => s.Losses.ToArray())];
         }
@@ -135,7 +135,7 @@ public class FsacTrainerTests
         using var head = new FsacHead(8, Options);
         var progress = new ListProgress<TrainingProgress>();
 
-        var history = new FsacTrainer(Options).Train(head, cache, new Random(0), progress);
+        var history = new HeadTrainer(Options).Train(head, cache, new Random(0), progress);
 
         Assert.HasCount(2 * Options.EpochsPerStage, progress.Reports);
         Assert.AreEqual(new TrainingProgress(TrainingStage.TextSide, Options.EpochsPerStage, Options.EpochsPerStage, history.Stages[1].Losses[^1]), progress.Reports[^1]);
@@ -151,7 +151,7 @@ public class FsacTrainerTests
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
 
-        Assert.ThrowsExactly<OperationCanceledException>(() => new FsacTrainer(Options).Train(head, cache, new Random(0), cancellationToken: cancelled.Token));
+        Assert.ThrowsExactly<OperationCanceledException>(() => new HeadTrainer(Options).Train(head, cache, new Random(0), cancellationToken: cancelled.Token));
         Assert.IsTrue(head.parameters().All(p => !p.requires_grad));
     }
 
@@ -160,6 +160,6 @@ public class FsacTrainerTests
     {
         using var cache = TrainerFixtures.Cache(shots: 1, poolSize: 2, dim: 8, seed: 1);
         using var head = new FsacHead(16, Options);
-        Assert.ThrowsExactly<ArgumentException>(() => new FsacTrainer(Options).Train(head, cache, new Random(0)));
+        Assert.ThrowsExactly<ArgumentException>(() => new HeadTrainer(Options).Train(head, cache, new Random(0)));
     }
 }

@@ -11,12 +11,12 @@ namespace Fsac.MLNet.Fitting;
 /// fusion-text contrastive loss. Two-stage training runs <see cref="TrainingStage.ImageSide"/> then
 /// <see cref="TrainingStage.TextSide"/>; the other modes are the paper's ablations.
 /// </summary>
-public sealed class FsacTrainer
+public sealed class HeadTrainer
 {
     private readonly FsacOptions options;
 
     /// <summary>Creates a trainer for the schedule, learning rates, epochs and temperature of <paramref name="options"/>.</summary>
-    public FsacTrainer(FsacOptions options)
+    public HeadTrainer(FsacOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();

@@ -8,7 +8,7 @@ namespace Fsac.MLNet.Encoders.Clip;
 /// LayerNorm over the last dimension that always computes in float32 and returns the input's type,
 /// so that a bfloat16 model keeps its normalisation statistics exact. Parameters: <c>weight</c>, <c>bias</c>.
 /// </summary>
-public sealed class LayerNorm : nn.Module<Tensor, Tensor>
+public sealed class LayerNormFp32 : nn.Module<Tensor, Tensor>
 {
     private readonly long[] _shape;
     private readonly double _eps;
@@ -19,7 +19,7 @@ public sealed class LayerNorm : nn.Module<Tensor, Tensor>
     public readonly Parameter bias;
 
     /// <summary>Creates a LayerNorm over <paramref name="width"/> features.</summary>
-    public LayerNorm(int width, double eps = 1e-5) : base(nameof(LayerNorm))
+    public LayerNormFp32(int width, double eps = 1e-5) : base(nameof(LayerNormFp32))
     {
         _shape = [width];
         _eps = eps;
