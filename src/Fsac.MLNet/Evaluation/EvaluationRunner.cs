@@ -28,8 +28,7 @@ namespace Fsac.MLNet.Evaluation;
 /// every k × seed × method (<see cref="IFeatureScorer"/>); the fits encode their own shots and synthetic anomalies.
 /// Deterministic: the same data, encoder, options and thread count give the same records (times aside). The first
 /// seed's run with the diagnostic k keeps extra data for pictures (<see cref="RunDiagnostics"/>): its test-score
-/// checkpoints are for reporting only and never choose anything. Over hundreds of fits glibc's heap fragments;
-/// an application running long evaluations should call <see cref="Native.NativeHeap.MapLargeBlocks"/> once at start.
+/// checkpoints are for reporting only and never choose anything.
 /// </remarks>
 public sealed class EvaluationRunner
 {
