@@ -3,9 +3,10 @@
 // and an anomalous image, writes a heatmap, and prints "package-test: OK" when every check holds.
 // Usage: dotnet run -- <data folder with normal/ and anomaly/, or "generate"> <output folder>
 
-using Fsac.MLNet.Classification;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
+using Fsac.MLNet.Visualisation;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 

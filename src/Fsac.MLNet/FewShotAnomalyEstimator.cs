@@ -6,7 +6,7 @@ namespace Fsac.MLNet;
 
 /// <summary>
 /// Fits a few-shot anomaly classifier (CLIP encoding, anomaly synthesis and two-stage fitting) on the normal images of
-/// a data view. Create it with <c>mlContext.Transforms.FewShotAnomaly(...)</c>.
+/// a data view. Create it with <c>mlContext.FewShotAnomaly(...)</c> or <c>mlContext.Transforms.FewShotAnomaly(...)</c>.
 /// </summary>
 public sealed class FewShotAnomalyEstimator : IEstimator<FewShotAnomalyTransformer>
 {

@@ -10,11 +10,16 @@ namespace Fsac.MLNet.Pipeline;
 /// </summary>
 internal static class MLNetTempFolder
 {
-    /// <summary>Creates <paramref name="catalog"/>'s temp folder if it is missing and checks that a folder can be made in it.</summary>
+    /// <summary>
+    /// <paramref name="context"/>'s temp folder: its <see cref="MLContext.TempFilePath"/>, or <see cref="Path.GetTempPath"/>
+    /// now when that is unset, as ML.NET does (<see cref="MLNetInterop.TempFolderOf"/> finds the same from a catalog).
+    /// </summary>
+    public static string Of(MLContext context) => context.TempFilePath ?? Path.GetTempPath();
+
+    /// <summary>Creates the temp folder <paramref name="folder"/> if it is missing and checks that a folder can be made in it.</summary>
     /// <exception cref="IOException">The temp folder cannot be created or written; the message names it and how to move it.</exception>
-    public static void Ensure(ModelOperationsCatalog catalog)
+    public static void Ensure(string folder)
     {
-        var folder = MLNetInterop.TempFolderOf(catalog);
         try
         {
             Directory.CreateDirectory(folder);

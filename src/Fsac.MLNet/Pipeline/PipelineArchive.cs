@@ -36,11 +36,13 @@ internal static class PipelineArchive
 
     private sealed record Manifest(string Format, int Version, List<Stage> Stages);
 
+    /// <summary>Writes the archive; <paramref name="tempFolder"/> is the temp folder of <paramref name="catalog"/>'s context.</summary>
     /// <exception cref="ObjectDisposedException">A FewShotAnomaly transformer of the pipeline was disposed.</exception>
     /// <exception cref="IOException">ML.NET's temp folder cannot be created or written.</exception>
-    public static void Save(ModelOperationsCatalog catalog, ITransformer model, DataViewSchema inputSchema, Stream stream)
+    public static void Save(ModelOperationsCatalog catalog, string tempFolder, ITransformer model, DataViewSchema inputSchema,
+        Stream stream)
     {
-        MLNetTempFolder.Ensure(catalog);
+        MLNetTempFolder.Ensure(tempFolder);
         var stages = new List<(Stage Stage, MemoryStream Content)>();
         try
         {
@@ -74,12 +76,13 @@ internal static class PipelineArchive
         }
     }
 
+    /// <summary>Reads an archive; <paramref name="tempFolder"/> is the temp folder of <paramref name="catalog"/>'s context.</summary>
     /// <exception cref="InvalidDataException">Not a pipeline archive, or an entry is missing, too large or corrupt.</exception>
     /// <exception cref="IOException">ML.NET's temp folder cannot be created or written.</exception>
-    public static TransformerChain<ITransformer> Load(ModelOperationsCatalog catalog, Stream stream, string source,
-        IBackboneResolver? resolver, out DataViewSchema inputSchema)
+    public static TransformerChain<ITransformer> Load(ModelOperationsCatalog catalog, string tempFolder, Stream stream,
+        string source, IBackboneResolver? resolver, out DataViewSchema inputSchema)
     {
-        MLNetTempFolder.Ensure(catalog);
+        MLNetTempFolder.Ensure(tempFolder);
         using var zip = Open(stream, source);
         var manifest = ReadManifest(zip, source);
         var transformers = new List<ITransformer>();

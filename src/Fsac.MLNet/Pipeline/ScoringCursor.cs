@@ -14,13 +14,11 @@ namespace Fsac.MLNet.Pipeline;
 /// </summary>
 internal sealed class ScoringCursor : DataViewRowCursor
 {
-    private readonly ScoringSchema _schema;
-    private readonly bool[] _active;
+    private readonly ScoredColumns _columns;
     private readonly DataViewRowCursor _main;
     private readonly int _batchSize;
     private readonly DataViewRowCursor? _lookAhead;
     private readonly ImageReader? _reader;
-    private readonly ScoredRows? _rows;
     private readonly ValueGetter<DataViewRowId>? _mainId;
     private readonly ValueGetter<DataViewRowId>? _lookAheadId;
     private readonly DataViewRowId[] _ids;
@@ -29,30 +27,27 @@ internal sealed class ScoringCursor : DataViewRowCursor
     public ScoringCursor(IDataView input, ScoringSchema schema, SharedModel model, FewShotAnomalyOptions options,
         IEnumerable<DataViewSchema.Column> columnsNeeded)
     {
-        _schema = schema;
-        _active = new bool[schema.Output.Count];
-        foreach (var column in columnsNeeded) _active[column.Index] = true;
+        _columns = new ScoredColumns(schema, model, options, columnsNeeded, "cursor");
         _batchSize = options.BatchSize;
         _ids = new DataViewRowId[_batchSize];
-        _main = input.GetRowCursor(schema.Input.Where(c => _active[c.Index]));
-        if (!_active.Skip(schema.FirstOutput).Any(a => a)) return;
+        _main = input.GetRowCursor(_columns.ActiveInputs);
+        if (_columns.Scored is null) return;
 
         _lookAhead = input.GetRowCursor([schema.Image]);
         _reader = new ImageReader(_lookAhead, schema.Image, schema.ImageKind);
-        _rows = new ScoredRows(model, options, schema.HasAnomalyMap && _active[schema.AnomalyMapIndex]);
         _mainId = _main.GetIdGetter();
         _lookAheadId = _lookAhead.GetIdGetter();
     }
 
-    public override DataViewSchema Schema => _schema.Output;
+    public override DataViewSchema Schema => _columns.Schema;
     public override long Position => _main.Position;
     public override long Batch => _main.Batch;
 
     public override bool MoveNext()
     {
         if (!_main.MoveNext()) return false;
-        if (_rows is null) return true;
-        if (++_index >= _rows.Count)
+        if (_columns.Scored is not { } scored) return true;
+        if (++_index >= scored.Count)
         {
             ReadBatch();
             _index = 0;
@@ -65,15 +60,10 @@ internal sealed class ScoringCursor : DataViewRowCursor
 
     public override ValueGetter<DataViewRowId> GetIdGetter() => _main.GetIdGetter();
 
-    public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
+    public override bool IsColumnActive(DataViewSchema.Column column) => _columns.IsActive(column);
 
-    public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
-    {
-        if (!IsColumnActive(column))
-            throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was created.");
-        if (column.Index < _schema.FirstOutput) return _main.GetGetter<TValue>(_schema.Input[column.Index]);
-        return ScoredRows.Typed<TValue>(_rows!.Getter(column.Index - _schema.FirstOutput, Current), column);
-    }
+    public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column) =>
+        _columns.Getter<TValue>(column, _main, Current);
 
     protected override void Dispose(bool disposing)
     {
@@ -85,7 +75,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
         base.Dispose(disposing);
     }
 
-    private int Current() => _index >= 0 && _index < _rows!.Count
+    private int Current() => _index >= 0 && _index < _columns.Scored!.Count
         ? _index
         : throw new InvalidOperationException("The cursor is not on a row: call MoveNext first.");
 
@@ -100,7 +90,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
                 images.Add(_reader!.Read());
             }
             if (images.Count == 0) throw OrderLost();
-            _rows!.Compute(images);
+            _columns.Scored!.Compute(images);
         }
         finally
         {

@@ -38,15 +38,7 @@ internal sealed class ScoringSchema
         var (image, kind) = SchemaValidation.RequireImage(input, options.ImageColumnName);
         var builder = new DataViewSchema.Builder();
         foreach (var column in input) builder.AddColumn(column.Name, column.Type, column.Annotations);
-        builder.AddColumn(options.ScoreColumnName, NumberDataViewType.Single);
-        builder.AddColumn(options.PredictedLabelColumnName, BooleanDataViewType.Instance);
-        builder.AddColumn(options.ProbabilityColumnName, NumberDataViewType.Single);
-        if (options.AnomalyMapColumnName is { } map)
-        {
-            builder.AddColumn(map, options.AnomalyMapWidth > 0
-                ? new VectorDataViewType(NumberDataViewType.Single, options.AnomalyMapHeight, options.AnomalyMapWidth)
-                : new VectorDataViewType(NumberDataViewType.Single));
-        }
+        foreach (var (name, type) in AddedColumns(options)) builder.AddColumn(name, type);
         return new ScoringSchema(input, builder.ToSchema(), image, kind);
     }
 
@@ -54,20 +46,26 @@ internal sealed class ScoringSchema
     public static SchemaShape CreateShape(SchemaShape input, FewShotAnomalyOptions options)
     {
         SchemaValidation.Check(input, options.ImageColumnName, options.LabelColumnName);
-        const SchemaShape.Column.VectorKind scalar = SchemaShape.Column.VectorKind.Scalar;
-        var added = new List<SchemaShape.Column>
-        {
-            MLNetInterop.ShapeColumn(options.ScoreColumnName, scalar, NumberDataViewType.Single),
-            MLNetInterop.ShapeColumn(options.PredictedLabelColumnName, scalar, BooleanDataViewType.Instance),
-            MLNetInterop.ShapeColumn(options.ProbabilityColumnName, scalar, NumberDataViewType.Single),
-        };
-        if (options.AnomalyMapColumnName is { } map)
-        {
-            added.Add(MLNetInterop.ShapeColumn(map, options.AnomalyMapWidth > 0
-                ? SchemaShape.Column.VectorKind.Vector
-                : SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single));
-        }
+        var added = AddedColumnShapes.Of(AddedColumns(options));
         var names = added.Select(c => c.Name).ToHashSet();
         return new SchemaShape(input.Where(c => !names.Contains(c.Name)).Concat(added));
+    }
+
+    /// <summary>The added columns in order: Score, PredictedLabel, Probability and, when asked for, AnomalyMap.</summary>
+    private static List<(string Name, DataViewType Type)> AddedColumns(FewShotAnomalyOptions options)
+    {
+        List<(string Name, DataViewType Type)> added =
+        [
+            (options.ScoreColumnName, NumberDataViewType.Single),
+            (options.PredictedLabelColumnName, BooleanDataViewType.Instance),
+            (options.ProbabilityColumnName, NumberDataViewType.Single),
+        ];
+        if (options.AnomalyMapColumnName is { } map)
+        {
+            added.Add((map, options.AnomalyMapWidth > 0
+                ? new VectorDataViewType(NumberDataViewType.Single, options.AnomalyMapHeight, options.AnomalyMapWidth)
+                : new VectorDataViewType(NumberDataViewType.Single)));
+        }
+        return added;
     }
 }

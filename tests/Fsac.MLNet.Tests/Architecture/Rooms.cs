@@ -29,7 +29,8 @@ internal static class Rooms
         new("baselines", ["Fsac.MLNet.Evaluation.Baselines"], ["TorchSharp", "SixLabors.ImageSharp"]),
         new("evaluation", ["Fsac.MLNet.Evaluation"], ["TorchSharp", "SixLabors.ImageSharp"]),
         new("ML.NET integration", ["Fsac.MLNet.Pipeline", "Fsac.MLNet", "Microsoft.ML"],
-            ["SixLabors.ImageSharp", "Microsoft.ML.Core", "Microsoft.ML.Data", "Microsoft.ML.DataView", "Microsoft.ML.ImageAnalytics"]),
+            ["SixLabors.ImageSharp", "Microsoft.ML.Core", "Microsoft.ML.Data", "Microsoft.ML.DataView", "Microsoft.ML.ImageAnalytics",
+                "Microsoft.ML.Transforms"]),
     ];
 
     /// <summary>The room a namespace belongs to (its longest listed prefix), or null when none lists it.</summary>

@@ -1,5 +1,4 @@
 using Fsac.MLNet;
-using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -27,11 +26,6 @@ public class InputValidationTests
         public string ImagePath { get; set; } = "";
         public float Label { get; set; }
     }
-
-    /// <summary>ML.NET's own (internal) conversion of a schema to the shape its estimators check.</summary>
-    private static SchemaShape ShapeOf(DataViewSchema schema) =>
-        (SchemaShape)typeof(SchemaShape).GetMethod("Create", BindingFlags.Static | BindingFlags.NonPublic, [typeof(DataViewSchema)])!
-            .Invoke(null, [schema])!;
 
     [TestMethod]
     public void AMissingImageColumnIsNamed()
@@ -138,7 +132,7 @@ public class InputValidationTests
             .Append(ml.Transforms.FewShotAnomaly(imageColumnName: "Image", scoreColumnName: "S", predictedLabelColumnName: "P",
                 probabilityColumnName: "Q", className: "cookie", shots: 2))
             .Append(ml.Transforms.CopyColumns("Copy", "S"));
-        var shape = ShapeOf(TestData.View(ml, TestData.Cookies(1, 0)).Schema);
+        var shape = TestData.ShapeOf(TestData.View(ml, TestData.Cookies(1, 0)).Schema);
 
         var output = pipeline.GetOutputSchema(shape);
 
@@ -151,6 +145,30 @@ public class InputValidationTests
         var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => bad.GetOutputSchema(shape));
         StringAssert.Contains(error.Message, "Could not find input column 'Image'");
         Assert.AreEqual(0, calls.Resolves);
+    }
+
+    [TestMethod]
+    [DataRow(null, 0, 0, "Score", DisplayName = "no map")]
+    [DataRow("AnomalyMap", 0, 0, "Score", DisplayName = "a map at each image's size")]
+    [DataRow("AnomalyMap", 8, 6, "Score", DisplayName = "a map of a fixed size")]
+    [DataRow("Map", 4, 4, "Label", DisplayName = "a score column that hides the label")]
+    public void TheEstimatorsShapeIsTheShapeOfTheTransformersSchema(string? map, int width, int height, string score)
+    {
+        var ml = new MLContext(1);
+        var data = TestData.View(ml, TestData.Cookies(2, 0));
+        var options = Options(new FakeCalls());
+        (options.Shots, options.ScoreColumnName, options.AnomalyMapColumnName) = (2, score, map);
+        (options.AnomalyMapWidth, options.AnomalyMapHeight) = (width, height);
+        var estimator = ml.Transforms.FewShotAnomaly(options);
+
+        var shape = estimator.GetOutputSchema(TestData.ShapeOf(data.Schema));
+        using var transformer = estimator.Fit(data);
+        var expected = TestData.ShapeOf(transformer.GetOutputSchema(data.Schema));
+
+        static string Describe(SchemaShape shape) => string.Join("; ", shape.Select(c =>
+            $"{c.Name} {c.Kind} {c.ItemType} key={c.IsKey} annotations=[{string.Join(",", c.Annotations.Select(a => a.Name))}]"));
+        Assert.AreEqual(Describe(expected), Describe(shape), "names, vector kinds, item types, keys and annotations, in order");
+        CollectionAssert.AreEqual(expected.Select(c => c.ItemType).ToArray(), shape.Select(c => c.ItemType).ToArray());
     }
 
     [TestMethod]

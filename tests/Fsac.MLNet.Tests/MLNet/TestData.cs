@@ -1,3 +1,4 @@
+using System.Reflection;
 using Microsoft.ML;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -28,6 +29,11 @@ public static class TestData
             .ToArray();
 
     public static IDataView View(MLContext ml, IEnumerable<ImageRow> rows) => ml.Data.LoadFromEnumerable(rows.ToList());
+
+    /// <summary>ML.NET's own (internal) conversion of a schema to the shape its estimators check.</summary>
+    public static SchemaShape ShapeOf(DataViewSchema schema) =>
+        (SchemaShape)typeof(SchemaShape).GetMethod("Create", BindingFlags.Static | BindingFlags.NonPublic, [typeof(DataViewSchema)])!
+            .Invoke(null, [schema])!;
 
     /// <summary>
     /// Cookie photographs shrunk to 48x64 and written as PNG (lossless, so every decoder reads the same pixels)

@@ -10,13 +10,13 @@ namespace Fsac.MLNet.Pipeline;
 /// The output values of a batch of rows, computed with one <see cref="Fsac.MLNet.Classifiers.IAnomalyClassifier.Score"/> call:
 /// the decision margin, the decision, the anomaly score and, when asked for, the anomaly map (from the same pass).
 /// </summary>
-internal sealed class ScoredRows
+internal sealed class ScoredBatch
 {
     private readonly SharedModel _model;
     private readonly FewShotAnomalyOptions _options;
     private readonly bool _withMaps;
 
-    public ScoredRows(SharedModel model, FewShotAnomalyOptions options, bool withMaps)
+    public ScoredBatch(SharedModel model, FewShotAnomalyOptions options, bool withMaps)
     {
         _model = model;
         _options = options;
@@ -77,11 +77,6 @@ internal sealed class ScoredRows
             value = editor.Commit();
         }),
     };
-
-    /// <summary>Casts a getter from <see cref="Getter"/> to the type the caller asked for, or says what went wrong.</summary>
-    public static ValueGetter<TValue> Typed<TValue>(Delegate getter, DataViewSchema.Column column) =>
-        getter as ValueGetter<TValue> ?? throw new InvalidOperationException(
-            $"Invalid TValue in GetGetter for column '{column.Name}': the column holds {column.Type.RawType.Name}, not {typeof(TValue).Name}.");
 
     /// <summary>
     /// Score minus threshold, with a score exactly at the threshold mapped to the smallest positive float: ML.NET's
