@@ -44,8 +44,8 @@ public sealed class FewShotAnomalyEstimator : IEstimator<FewShotAnomalyTransform
             // The fit's own seed: the given one, else the next draw from the MLContext-derived random source.
             var fitOptions = _options.Copy();
             fitOptions.Seed = _options.Seed ?? host.Rand.Next();
-            var trainer = (_options.BackboneResolver ?? BuiltInBackboneResolver.Instance).Resolve(fitOptions);
-            var model = trainer.Fit(shots, channel, cancellationToken);
+            var factory = (_options.BackboneResolver ?? BuiltInBackboneResolver.Instance).CreateFactory(fitOptions);
+            var model = factory.Fit(shots, channel, cancellationToken);
             channel.Info(MessageSensitivity.None, $"FewShotAnomaly: fitted on backbone '{model.BackboneName}', threshold {model.Threshold}.");
             return new FewShotAnomalyTransformer(model, _options);
         }

@@ -16,7 +16,7 @@ namespace Microsoft.ML;
 /// Microsoft's assemblies cannot join; so <c>Model.Save</c> on a chain containing this transformer throws
 /// <see cref="NotSupportedException"/> pointing here. These methods write one zip archive: every run of ordinary
 /// ML.NET transformers is stored by ML.NET's own <c>Model.Save</c> (so their format stays ML.NET's), and each
-/// FewShotAnomaly transformer beside them as its options, backbone name and <see cref="IAnomalyModel.Save"/> output.
+/// FewShotAnomaly transformer beside them as its options, backbone name and <see cref="IAnomalyClassifier.Save"/> output.
 /// Loading reads the stages back in order (ML.NET's <c>Model.Load</c> for the ML.NET runs, the backbone resolver for
 /// the few-shot models) and rebuilds one flat <see cref="TransformerChain{TLastTransformer}"/>. The backbone's weights
 /// are not in the archive, only its name: loading fails with a clear message when it is not available.

@@ -34,12 +34,12 @@ public sealed class FewShotAnomalyOptions
 
     /// <summary>
     /// Output anomaly score (Single) in [0, 1], ordered like the model's scores: CLIP-FSAC's S⁻/(S⁻+S⁺); for the memory
-    /// methods a logistic of the patch distance that is 0.5 at the threshold (<see cref="IAnomalyModel.ToProbability"/>).
+    /// methods a logistic of the patch distance that is 0.5 at the threshold (<see cref="IAnomalyClassifier.ToProbability"/>).
     /// </summary>
     public string ProbabilityColumnName { get; set; } = "Probability";
 
     /// <summary>
-    /// Output anomaly map (Vector&lt;Single&gt;, row-major, non-negative; <see cref="IAnomalyModel.AnomalyMap"/>): the patch
+    /// Output anomaly map (Vector&lt;Single&gt;, row-major, non-negative; <see cref="IAnomalyClassifier.AnomalyMap"/>): the patch
     /// scores placed on the image for the patch methods, gradient saliency for global CLIP-FSAC. Null (the default) leaves it out.
     /// </summary>
     public string? AnomalyMapColumnName { get; set; }
@@ -58,7 +58,7 @@ public sealed class FewShotAnomalyOptions
     public string Backbone { get; set; } = "resnet18";
 
     /// <summary>
-    /// Resolves <see cref="Backbone"/> into a trainer at fit time; null uses <see cref="BuiltInBackboneResolver"/>.
+    /// Resolves <see cref="Backbone"/> into a classifier factory at fit time; null uses <see cref="BuiltInBackboneResolver"/>.
     /// Not saved with a model: pass the same resolver when loading.
     /// </summary>
     [JsonIgnore]

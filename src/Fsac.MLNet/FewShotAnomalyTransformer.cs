@@ -6,7 +6,7 @@ using Microsoft.ML.Data;
 namespace Fsac.MLNet;
 
 /// <summary>
-/// Scores images with a fitted <see cref="IAnomalyModel"/>, adding Score (decision margin: anomaly score minus
+/// Scores images with a fitted <see cref="IAnomalyClassifier"/>, adding Score (decision margin: anomaly score minus
 /// threshold, positive = anomalous), PredictedLabel, Probability (anomaly score in [0, 1]) and optionally AnomalyMap.
 /// Transforming is lazy and streaming, scores images in batches, and is safe from several threads.
 /// Save it with <c>mlContext.Model.SaveWithFewShotAnomaly</c>, which writes a file atomically (a failed save leaves
@@ -17,14 +17,14 @@ public sealed class FewShotAnomalyTransformer : ITransformer, IDisposable
 {
     private readonly SharedModel shared;
 
-    internal FewShotAnomalyTransformer(IAnomalyModel model, FewShotAnomalyOptions options)
+    internal FewShotAnomalyTransformer(IAnomalyClassifier model, FewShotAnomalyOptions options)
     {
         shared = new SharedModel(model);
         Options = options;
     }
 
     /// <summary>The fitted model (backbone, threshold, maps); do not dispose it yourself, dispose the transformer.</summary>
-    public IAnomalyModel Model => shared.Model;
+    public IAnomalyClassifier Model => shared.Model;
 
     /// <summary>The settings it was fitted with (a private copy; never changed).</summary>
     internal FewShotAnomalyOptions Options { get; }

@@ -15,18 +15,18 @@ namespace Fsac.MLNet.Classifiers;
 /// and reading saved files <see cref="ModelLoader"/>'s. <see cref="Fit(BackboneReference, IReadOnlyList{Image{Rgb24}}, AnomalyMethodOptions?, IProgress{TrainingProgress}?, CancellationToken)"/>
 /// with no method named fits <see cref="DefaultMethod"/>; saved files record the method and load with <see cref="Load(string)"/>.
 /// </summary>
-public sealed class FewShotAnomalyClassifier : IAnomalyModel
+public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
 {
     private readonly LifetimeGuard lifetime = new(nameof(FewShotAnomalyClassifier));
 
-    private FewShotAnomalyClassifier(IAnomalyModel inner, AnomalyMethod method)
+    private FewShotAnomalyClassifier(IAnomalyClassifier inner, AnomalyMethod method)
     {
         Inner = inner;
         Method = method;
     }
 
     /// <summary>The fitted method's own model (<see cref="PatchCoreClassifier"/> or <see cref="FsacClassifier"/>).</summary>
-    public IAnomalyModel Inner { get; }
+    public IAnomalyClassifier Inner { get; }
 
     /// <summary>The method it was fitted with (<see cref="AnomalyMethod.Default"/> stays recorded as such).</summary>
     public AnomalyMethod Method { get; }
@@ -230,7 +230,7 @@ public sealed class FewShotAnomalyClassifier : IAnomalyModel
     internal static FewShotAnomalyClassifier Load(Stream input, IImageEncoder encoder, BackboneReference backbone, string source = "model stream")
         => Create(ModelLoader.Load(input, encoder, backbone, CreateEncoder, source));
 
-    private static FewShotAnomalyClassifier Create((IAnomalyModel Model, AnomalyMethod Method) loaded) => new(loaded.Model, loaded.Method);
+    private static FewShotAnomalyClassifier Create((IAnomalyClassifier Model, AnomalyMethod Method) loaded) => new(loaded.Model, loaded.Method);
 
     // The one place where a backbone reference becomes an encoder, for the overloads that are not handed one.
     private static IImageEncoder CreateEncoder(BackboneReference backbone) => backbone.CreateEncoder();

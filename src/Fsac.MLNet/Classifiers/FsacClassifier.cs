@@ -17,7 +17,7 @@ namespace Fsac.MLNet.Classifiers;
 /// [AT⁺; AT⁻] (computed once after training, never re-adapted per batch) and a decision threshold chosen without
 /// real anomalies (<see cref="ThresholdSelector"/>). The encoder is borrowed, not owned: dispose it separately.
 /// </summary>
-public sealed class FsacClassifier : IAnomalyModel, IFeatureScorer
+public sealed class FsacClassifier : IAnomalyClassifier, IFeatureScorer
 {
     private const string AnchorsKey = "anchors";
 

@@ -11,26 +11,26 @@ namespace Fsac.MLNet.Classifiers;
 
 /// <summary>
 /// Several fitted models on one encoder, fused as WinCLIP+ fuses its text and memory scores: the image score is the
-/// mean of the parts' probabilities (<see cref="IAnomalyModel.ToProbability"/>, each 0.5 or its own threshold's value
+/// mean of the parts' probabilities (<see cref="IAnomalyClassifier.ToProbability"/>, each 0.5 or its own threshold's value
 /// at its threshold), the threshold the mean of the parts' thresholds mapped the same way, and the anomaly map the
 /// mean of the parts' local maps as probabilities. Used for CLIP-FSAC with local evidence (global head + patch head)
 /// and for CLIP-FSAC fused with the patch memory.
 /// </summary>
-public sealed class FusedClassifier : IAnomalyModel, IEncodedScorer
+public sealed class FusedClassifier : IAnomalyClassifier, IEncodedScorer
 {
     private readonly IImageEncoder encoder;
     private readonly bool ownsEncoder;
-    private readonly IReadOnlyList<IAnomalyModel> parts;
+    private readonly IReadOnlyList<IAnomalyClassifier> parts;
 
     /// <summary>Fuses <paramref name="parts"/>, which were fitted on <paramref name="encoder"/> and borrow it; the fusion owns the parts, not the encoder.</summary>
     /// <exception cref="ArgumentException">Fewer than two parts, a part that cannot score cached features, or patch parts at different resolutions.</exception>
-    public FusedClassifier(IImageEncoder encoder, IReadOnlyList<IAnomalyModel> parts, string methodName)
+    public FusedClassifier(IImageEncoder encoder, IReadOnlyList<IAnomalyClassifier> parts, string methodName)
         : this(encoder, parts, methodName, backbone: null, ownsEncoder: false)
     {
     }
 
     /// <summary>As the public constructor; with <paramref name="ownsEncoder"/> disposing the fusion disposes the encoder too.</summary>
-    internal FusedClassifier(IImageEncoder encoder, IReadOnlyList<IAnomalyModel> parts, string methodName, BackboneReference? backbone, bool ownsEncoder)
+    internal FusedClassifier(IImageEncoder encoder, IReadOnlyList<IAnomalyClassifier> parts, string methodName, BackboneReference? backbone, bool ownsEncoder)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(parts);
@@ -53,7 +53,7 @@ public sealed class FusedClassifier : IAnomalyModel, IEncodedScorer
     public string MethodName { get; }
 
     /// <summary>The fused models.</summary>
-    public IReadOnlyList<IAnomalyModel> Parts => parts;
+    public IReadOnlyList<IAnomalyClassifier> Parts => parts;
 
     /// <summary>How the encoder can be re-created, when known.</summary>
     public BackboneReference? Backbone { get; }
@@ -193,7 +193,7 @@ public sealed class FusedClassifier : IAnomalyModel, IEncodedScorer
         if (manifest.Encoder != encoder.Name) throw new IncompatibleModelException(manifest.Encoder, encoder.Name, "the encoder names differ.");
         input.Position = 0;
         var (_, files) = ModelArchive.ReadParts(input, source, Enumerable.Range(0, manifest.Parts).Select(PartEntry));
-        var loaded = new List<IAnomalyModel>();
+        var loaded = new List<IAnomalyClassifier>();
         try
         {
             for (int i = 0; i < manifest.Parts; i++)
@@ -225,7 +225,7 @@ public sealed class FusedClassifier : IAnomalyModel, IEncodedScorer
     private static string PartEntry(int index) => $"part{index}.fsac";
 
     // Patch distances become the memory's calibrated probabilities; the patch head's maps already are probabilities.
-    private static float[] AsProbabilities(IAnomalyModel part, float[] patchMap)
+    private static float[] AsProbabilities(IAnomalyClassifier part, float[] patchMap)
         => part is PatchCoreClassifier ? [.. patchMap.Select(part.ToProbability)] : (float[])patchMap.Clone();
 }
 

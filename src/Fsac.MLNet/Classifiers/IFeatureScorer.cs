@@ -6,7 +6,7 @@ namespace Fsac.MLNet.Classifiers;
 /// <summary>
 /// Scores features that the classifier's own frozen encoder has already produced, so that an evaluation can encode
 /// every test image once and reuse the features for many fitted models. For an image,
-/// <c>ScoreFeatures(encoder.EncodeImages([image]))</c> equals <see cref="IAnomalyClassifier.Score"/> of that image up
+/// <c>ScoreFeatures(encoder.EncodeImages([image]))</c> equals <see cref="IImageScorer.Score"/> of that image up
 /// to float rounding.
 /// </summary>
 public interface IFeatureScorer

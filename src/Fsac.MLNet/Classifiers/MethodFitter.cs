@@ -20,7 +20,7 @@ internal static class MethodFitter
     /// the fitted model owns the encoder from construction and records the reference; without, it borrows the encoder.
     /// The caller disposes an owned encoder when this throws.
     /// </summary>
-    public static IAnomalyModel Fit(IImageEncoder encoder, BackboneReference? owner, IReadOnlyList<Image<Rgb24>> normals,
+    public static IAnomalyClassifier Fit(IImageEncoder encoder, BackboneReference? owner, IReadOnlyList<Image<Rgb24>> normals,
         AnomalyMethodOptions options, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken) => options.Method switch
     {
         AnomalyMethod.Fsac => FitFsac(encoder, owner, normals, options, progress, cancellationToken),
@@ -61,7 +61,7 @@ internal static class MethodFitter
     {
         var fsac = FsacOptionsOf(options);
         var patchCore = PatchCoreOptionsOf(options);
-        var parts = new List<IAnomalyModel>();
+        var parts = new List<IAnomalyClassifier>();
         try
         {
             // The patch head sees the input the memory sees, so the two maps align.

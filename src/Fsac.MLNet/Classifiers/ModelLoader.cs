@@ -18,7 +18,7 @@ internal static class ModelLoader
     /// </summary>
     /// <exception cref="CheckpointFormatException">The stream is corrupt, incomplete, or of an unknown format or version.</exception>
     /// <exception cref="InvalidOperationException">No encoder was given and the model does not record its backbone.</exception>
-    public static (IAnomalyModel Model, AnomalyMethod Method) Load(Stream input, IImageEncoder? encoder, BackboneReference? owner,
+    public static (IAnomalyClassifier Model, AnomalyMethod Method) Load(Stream input, IImageEncoder? encoder, BackboneReference? owner,
         Func<BackboneReference, IImageEncoder> createEncoder, string source)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -60,10 +60,10 @@ internal static class ModelLoader
     }
 
     /// <summary>Loads one part of a fusion on a borrowed encoder.</summary>
-    public static IAnomalyModel LoadPart(Stream input, IImageEncoder encoder, string source)
+    public static IAnomalyClassifier LoadPart(Stream input, IImageEncoder encoder, string source)
         => LoadOn(ModelArchive.ReadFormat(input, source), input, encoder, null, source);
 
-    private static IAnomalyModel LoadOn(string? format, Stream input, IImageEncoder encoder, BackboneReference? owner, string source)
+    private static IAnomalyClassifier LoadOn(string? format, Stream input, IImageEncoder encoder, BackboneReference? owner, string source)
     {
         input.Position = 0;
         return format switch

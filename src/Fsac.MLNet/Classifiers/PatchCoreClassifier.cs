@@ -25,7 +25,7 @@ namespace Fsac.MLNet.Classifiers;
 /// there is one shot) against synthetic anomalies scored the same way. Normal images can be added later
 /// (<see cref="AddNormals"/>) without refitting.
 /// </summary>
-public sealed class PatchCoreClassifier : IAnomalyModel, IEncodedScorer
+public sealed class PatchCoreClassifier : IAnomalyClassifier, IEncodedScorer
 {
     private readonly IImageEncoder baseEncoder;
     private readonly IImageEncoder encoder;

@@ -61,7 +61,7 @@ public sealed record WinClipScores(float[] Scores, float[] ZeroShotScores, float
 /// wrapper of one that is an <see cref="ITextEncoder"/>); <see cref="WinClipOptions.MemoryLayers"/> needs a
 /// <see cref="ClipEncoder"/> itself. Scoring is thread-safe.
 /// </summary>
-public sealed class WinClipClassifier : IAnomalyModel, IEncodedScorer
+public sealed class WinClipClassifier : IAnomalyClassifier, IEncodedScorer
 {
     /// <summary>The synthesis method of the calibration anomalies.</summary>
     public const string SynthesisMethod = "gaussian";

@@ -318,7 +318,7 @@ public sealed class EvaluationRunner
                 scoresByMethod[record.Method] = scores;
                 if (trace && fitted is FsacClassifier fsac)
                     curve = new TrainingCurve(record.Method, checkpoints, fsac.History);
-                if (method == mapped && fitted is IAnomalyModel model)
+                if (method == mapped && fitted is IAnomalyClassifier model)
                     worst = WorstCases(model, run, scores, options.HeatmapsPerClass, cancellationToken);
             }
         }
@@ -332,7 +332,7 @@ public sealed class EvaluationRunner
                 scoresByMethod, curve, worst, mapped is { } m ? EvaluationMethods.NameOf(m) : null);
     }
 
-    private static double PatchSigma(IAnomalyClassifier model) => model switch
+    private static double PatchSigma(IImageScorer model) => model switch
     {
         PatchCoreClassifier p => p.Options.MapSigma,
         WinClipClassifier w => w.Options.MapSigma,
@@ -360,7 +360,7 @@ public sealed class EvaluationRunner
     }
 
     /// <summary>Fits a patch method, kNN or a CLIP-FSAC variant on the run's shots.</summary>
-    private IAnomalyClassifier Fit(EvaluationMethod method, RunContext run, List<Image<Rgb24>> shots,
+    private IImageScorer Fit(EvaluationMethod method, RunContext run, List<Image<Rgb24>> shots,
         Action<TrainingCheckpoint>? checkpoint, EvaluationOptions evaluation, CancellationToken cancellationToken)
     {
         if (method == EvaluationMethod.WinClipPlus)
@@ -389,7 +389,7 @@ public sealed class EvaluationRunner
             : FsacClassifier.Fit(encoder, shots, options, synthesizer, checkpoint, progress, cancellationToken);
     }
 
-    private List<WorstCase> WorstCases(IAnomalyModel model, RunContext run, float[] scores, int perClass, CancellationToken cancellationToken)
+    private List<WorstCase> WorstCases(IAnomalyClassifier model, RunContext run, float[] scores, int perClass, CancellationToken cancellationToken)
     {
         var test = run.Split.Test;
         var anomalies = Enumerable.Range(0, test.Count).Where(i => test[i].IsAnomaly).OrderBy(i => scores[i]).ThenBy(i => i).Take(perClass);

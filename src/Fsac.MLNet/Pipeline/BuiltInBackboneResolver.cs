@@ -16,11 +16,11 @@ public sealed class BuiltInBackboneResolver : IBackboneResolver
     /// <inheritdoc />
     /// <remarks>
     /// Knows <c>resnet18</c> (offline ImageNet ResNet18), OpenCLIP model folders and published <c>name:tag</c> weights
-    /// (see <see cref="Encoders.Backbones"/>). The backbone itself is created when the trainer fits or loads.
+    /// (see <see cref="Encoders.Backbones"/>). The backbone itself is created when the factory fits or loads.
     /// </remarks>
-    public IAnomalyModelTrainer Resolve(FewShotAnomalyOptions options)
+    public IClassifierFactory CreateFactory(FewShotAnomalyOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new AnomalyModelTrainer(options);
+        return new BuiltInClassifierFactory(options);
     }
 }

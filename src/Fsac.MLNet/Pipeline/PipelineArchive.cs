@@ -12,7 +12,7 @@ namespace Fsac.MLNet.Pipeline;
 /// One zip archive holding a fitted pipeline: <c>manifest.json</c> lists the stages in order; a run of ML.NET
 /// transformers is one stage, written by ML.NET's own <c>Model.Save</c> as a nested model file (the first stage,
 /// possibly an empty chain, also carries the input schema); each FewShotAnomaly transformer is one stage with its
-/// options and backbone name in the manifest and its model written by <see cref="IAnomalyModel.Save"/>.
+/// options and backbone name in the manifest and its model written by <see cref="IAnomalyClassifier.Save"/>.
 /// Saving serializes every stage before the first byte of the archive is written, so a stage that cannot be saved
 /// leaves the output untouched. Loading bounds every entry before inflating it (<see cref="ZipEntryReader"/>).
 /// </summary>
@@ -30,7 +30,7 @@ internal static class PipelineArchive
     };
 
     /// <param name="Entry">The archive entry with the stage's content.</param>
-    /// <param name="BackboneName">A FewShotAnomaly stage's <see cref="IAnomalyModel.BackboneName"/>.</param>
+    /// <param name="BackboneName">A FewShotAnomaly stage's <see cref="IAnomalyClassifier.BackboneName"/>.</param>
     /// <param name="Options">A FewShotAnomaly stage's options; null for an ML.NET stage.</param>
     private sealed record Stage(string Entry, string? BackboneName = null, FewShotAnomalyOptions? Options = null);
 
@@ -116,10 +116,10 @@ internal static class PipelineArchive
     private static FewShotAnomalyTransformer LoadFewShot(Stage stage, FewShotAnomalyOptions options, Stream content,
         IBackboneResolver resolver)
     {
-        IAnomalyModel model;
+        IAnomalyClassifier model;
         try
         {
-            model = resolver.Resolve(options).Load(content);
+            model = resolver.CreateFactory(options).Load(content);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

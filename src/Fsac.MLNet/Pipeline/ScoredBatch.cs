@@ -7,7 +7,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Fsac.MLNet.Pipeline;
 
 /// <summary>
-/// The output values of a batch of rows, computed with one <see cref="Fsac.MLNet.Classifiers.IAnomalyClassifier.Score"/> call:
+/// The output values of a batch of rows, computed with one <see cref="Fsac.MLNet.Classifiers.IImageScorer.Score"/> call:
 /// the decision margin, the decision, the anomaly score and, when asked for, the anomaly map (from the same pass).
 /// </summary>
 internal sealed class ScoredBatch

@@ -12,18 +12,18 @@ namespace Fsac.MLNet.Pipeline;
 /// <c>OwnsTransformer = false</c>, or ML.NET's <c>TransformerChain</c>, which passes on only its first Dispose) leaves
 /// the model to the garbage collector: memory is never freed under a call, at worst later than asked.
 /// </summary>
-internal sealed class SharedModel(IAnomalyModel model)
+internal sealed class SharedModel(IAnomalyClassifier model)
 {
     private readonly LifetimeGuard lifetime = new(nameof(FewShotAnomalyTransformer));
     private readonly object gate = new();
     private int holders = 1;
 
     /// <summary>The model, for inspection; scoring goes through <see cref="Use{T}"/>.</summary>
-    public IAnomalyModel Model => model;
+    public IAnomalyClassifier Model => model;
 
     /// <summary>Runs <paramref name="call"/> on the model; the model is not freed while it runs.</summary>
     /// <exception cref="ObjectDisposedException">Every holder has released the model.</exception>
-    public T Use<T>(Func<IAnomalyModel, T> call) => lifetime.Run(() => call(model));
+    public T Use<T>(Func<IAnomalyClassifier, T> call) => lifetime.Run(() => call(model));
 
     /// <summary>Adds a holder (a row mapper of a prediction engine).</summary>
     /// <exception cref="ObjectDisposedException">The model was already freed.</exception>

@@ -44,7 +44,7 @@ public sealed class FewShotAnomalyClassifierTests
 
     private static bool IsPatchMethod(AnomalyMethod method) => method is not AnomalyMethod.Fsac;
 
-    private static byte[] Save(IAnomalyModel model)
+    private static byte[] Save(IAnomalyClassifier model)
     {
         using var stream = new MemoryStream();
         model.Save(stream);

@@ -91,7 +91,7 @@ public sealed class FsacPatchClassifierTests
                 image[x, y] = colour;
     }
 
-    private static byte[] Save(IAnomalyModel model)
+    private static byte[] Save(IAnomalyClassifier model)
     {
         using var stream = new MemoryStream();
         model.Save(stream);

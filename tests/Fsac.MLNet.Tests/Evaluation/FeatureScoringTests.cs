@@ -34,7 +34,7 @@ public class FeatureScoringTests
         using var knn = KnnBaseline.Fit(encoder, shots);
         using var zeroShot = ZeroShotClassifier.Fit(encoder, Options);
 
-        foreach (var (name, classifier) in new (string, IAnomalyClassifier)[] { ("fsac", fsac), ("knn", knn), ("zeroshot", zeroShot) })
+        foreach (var (name, classifier) in new (string, IImageScorer)[] { ("fsac", fsac), ("knn", knn), ("zeroshot", zeroShot) })
         {
             var scorer = (IFeatureScorer)classifier;
             Assert.AreEqual(encoder.FeatureDim, scorer.FeatureDim, name);

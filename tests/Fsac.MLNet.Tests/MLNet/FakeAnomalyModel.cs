@@ -8,7 +8,7 @@ namespace Fsac.MLNet.Tests.MLNet;
 /// Stand-in for CLIP-FSAC: saliency = per-pixel |brightness − mean normal brightness| / 255, score = its mean,
 /// threshold = the largest score among the normal shots. Counts its calls.
 /// </summary>
-public sealed class FakeAnomalyModel(string backboneName, float normalBrightness, float threshold, FakeCalls calls) : IAnomalyModel
+public sealed class FakeAnomalyModel(string backboneName, float normalBrightness, float threshold, FakeCalls calls) : IAnomalyClassifier
 {
     public string BackboneName { get; } = backboneName;
 

@@ -13,7 +13,7 @@ public sealed class FakeBackboneResolver(FakeCalls calls) : IBackboneResolver
     public const string Name = "fake";
     public const string Identity = "fake@sha256:0123";
 
-    public IAnomalyModelTrainer Resolve(FewShotAnomalyOptions options)
+    public IClassifierFactory CreateFactory(FewShotAnomalyOptions options)
     {
         calls.CountResolve();
         calls.LastOptions = options;
@@ -22,9 +22,9 @@ public sealed class FakeBackboneResolver(FakeCalls calls) : IBackboneResolver
             : throw new InvalidOperationException($"backbone '{options.Backbone}' is not available");
     }
 
-    private sealed class Trainer(FakeCalls calls) : IAnomalyModelTrainer
+    private sealed class Trainer(FakeCalls calls) : IClassifierFactory
     {
-        public IAnomalyModel Fit(IReadOnlyList<Image<Rgb24>> normals, IChannel channel, CancellationToken cancellationToken)
+        public IAnomalyClassifier Fit(IReadOnlyList<Image<Rgb24>> normals, IChannel channel, CancellationToken cancellationToken)
         {
             calls.CountFit();
             cancellationToken.ThrowIfCancellationRequested();
@@ -36,7 +36,7 @@ public sealed class FakeBackboneResolver(FakeCalls calls) : IBackboneResolver
             return new FakeAnomalyModel(Identity, mean, threshold, calls);
         }
 
-        public IAnomalyModel Load(Stream stream)
+        public IAnomalyClassifier Load(Stream stream)
         {
             using var reader = new BinaryReader(stream);
             return new FakeAnomalyModel(Identity, reader.ReadSingle(), reader.ReadSingle(), calls);

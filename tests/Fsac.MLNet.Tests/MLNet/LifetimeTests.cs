@@ -288,11 +288,11 @@ public sealed class LifetimeTests
     /// <summary>Fits a real PatchCore <see cref="FewShotAnomalyClassifier"/> on a <see cref="TinyEncoder"/> it owns.</summary>
     private sealed class TinyResolver(List<GatedEncoder> encoders) : IBackboneResolver
     {
-        public IAnomalyModelTrainer Resolve(FewShotAnomalyOptions options) => new Trainer(encoders);
+        public IClassifierFactory CreateFactory(FewShotAnomalyOptions options) => new Trainer(encoders);
 
-        private sealed class Trainer(List<GatedEncoder> encoders) : IAnomalyModelTrainer
+        private sealed class Trainer(List<GatedEncoder> encoders) : IClassifierFactory
         {
-            public IAnomalyModel Fit(IReadOnlyList<Image<Rgb24>> normals, IChannel channel, CancellationToken cancellationToken)
+            public IAnomalyClassifier Fit(IReadOnlyList<Image<Rgb24>> normals, IChannel channel, CancellationToken cancellationToken)
             {
                 var encoder = new GatedEncoder(new TinyEncoder());
                 lock (encoders) encoders.Add(encoder);
@@ -304,7 +304,7 @@ public sealed class LifetimeTests
                 }, cancellationToken: cancellationToken);
             }
 
-            public IAnomalyModel Load(Stream stream) => throw new NotSupportedException();
+            public IAnomalyClassifier Load(Stream stream) => throw new NotSupportedException();
         }
     }
 }

@@ -11,11 +11,11 @@ namespace Fsac.MLNet.Pipeline;
 /// Fits and restores <see cref="FewShotAnomalyClassifier"/>s of the method <see cref="FewShotAnomalyOptions.Method"/>
 /// on the backbone named by <see cref="FewShotAnomalyOptions.Backbone"/>. Each model holds its own encoder instance.
 /// </summary>
-internal sealed class AnomalyModelTrainer(FewShotAnomalyOptions options) : IAnomalyModelTrainer
+internal sealed class BuiltInClassifierFactory(FewShotAnomalyOptions options) : IClassifierFactory
 {
     private BackboneReference Backbone { get; } = new(options.Backbone, options.Precision);
 
-    public IAnomalyModel Fit(IReadOnlyList<Image<Rgb24>> normals, IChannel channel, CancellationToken cancellationToken)
+    public IAnomalyClassifier Fit(IReadOnlyList<Image<Rgb24>> normals, IChannel channel, CancellationToken cancellationToken)
     {
         var method = options.ToMethodOptions(options.Seed ?? 0);
         var fsac = method.Fsac;
@@ -29,7 +29,7 @@ internal sealed class AnomalyModelTrainer(FewShotAnomalyOptions options) : IAnom
         return model;
     }
 
-    public IAnomalyModel Load(Stream stream)
+    public IAnomalyClassifier Load(Stream stream)
     {
         IImageEncoder encoder;
         try
