@@ -7,6 +7,7 @@ using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Visualisation;
+
 var cookies = FindCookies();
 if (cookies is null)
 {

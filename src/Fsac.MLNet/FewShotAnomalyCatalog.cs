@@ -5,6 +5,7 @@ using Fsac.MLNet;
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Head;
 using Fsac.MLNet.Pipeline;
+
 namespace Microsoft.ML;
 
 /// <summary>

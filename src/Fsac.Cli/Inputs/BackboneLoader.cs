@@ -1,7 +1,7 @@
-
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Native;
+
 namespace Fsac.Cli.Inputs;
 
 /// <summary>Creates the encoder a backbone reference names, with the CLIP vocabulary given by <c>--vocab</c> when there is one.</summary>

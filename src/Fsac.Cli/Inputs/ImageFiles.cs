@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Files;
+
 namespace Fsac.Cli.Inputs;
 
 /// <summary>

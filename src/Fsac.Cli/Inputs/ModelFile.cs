@@ -1,6 +1,6 @@
-
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Classifiers;
+
 namespace Fsac.Cli.Inputs;
 
 /// <summary>Opens a model written by <c>fsac fit</c>, re-creating the backbone it records (with <c>--vocab</c>'s vocabulary when given).</summary>

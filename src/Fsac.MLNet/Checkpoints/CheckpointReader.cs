@@ -6,7 +6,7 @@ namespace Fsac.MLNet.Checkpoints;
 /// transformers naming, optionally wrapped in a training checkpoint's <c>state_dict</c> or saved from a
 /// <c>DataParallel</c> model (<c>module.</c> prefix). Nothing in the file is executed.
 /// </summary>
-public static class CheckpointReader
+internal static class CheckpointReader
 {
     private const string ModulePrefix = "module.";
 

@@ -3,7 +3,7 @@ using System.Text;
 namespace Fsac.MLNet.Checkpoints;
 
 /// <summary>Checks a state dict against the names and shapes a model needs before any tensor is copied.</summary>
-public static class StateDictValidator
+internal static class StateDictValidator
 {
     /// <summary>How many entries of each list the exception message shows.</summary>
     public const int MaxListed = 20;

@@ -12,7 +12,7 @@ namespace Fsac.MLNet.Checkpoints;
 /// <c>os.system</c>, is refused. Tensors are then read from the archive's <c>data/</c> records, honouring
 /// storage offsets and strides.
 /// </summary>
-public static class TorchPickleReader
+internal static class TorchPickleReader
 {
     private const long MaxPickleBytes = 256L * 1024 * 1024;
 

@@ -1,8 +1,8 @@
-
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Fitting;
 using Fsac.MLNet.Head;
 using Fsac.MLNet.PatchCore;
+
 namespace Fsac.MLNet.Classifiers;
 
 /// <summary>Which method <see cref="FewShotAnomalyClassifier.Fit(Encoders.BackboneReference, IReadOnlyList{SixLabors.ImageSharp.Image{SixLabors.ImageSharp.PixelFormats.Rgb24}}, AnomalyMethodOptions?, IProgress{Fsac.MLNet.Fitting.TrainingProgress}?, CancellationToken)"/> fits, and its settings.</summary>

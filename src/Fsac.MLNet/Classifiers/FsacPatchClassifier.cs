@@ -23,7 +23,7 @@ namespace Fsac.MLNet.Classifiers;
 /// probabilities (<see cref="ToProbability"/>) form its anomaly map. Anchors come from the prompts when the patches share the text space (CLIP), else
 /// they are prototypes (mean normal patch, mean anomalous patch).
 /// </summary>
-public sealed class FsacPatchClassifier : IAnomalyClassifier, IEncodedScorer
+internal sealed class FsacPatchClassifier : IAnomalyClassifier, IEncodedScorer
 {
     /// <summary>Normal patches drawn per fit as the training batch (each paired with a synthetic anomalous patch per epoch).</summary>
     public const int TrainingPatches = 256;

@@ -16,7 +16,7 @@ namespace Fsac.MLNet.Classifiers;
 /// mean of the parts' local maps as probabilities. Used for CLIP-FSAC with local evidence (global head + patch head)
 /// and for CLIP-FSAC fused with the patch memory.
 /// </summary>
-public sealed class FusedClassifier : IAnomalyClassifier, IEncodedScorer
+internal sealed class FusedClassifier : IAnomalyClassifier, IEncodedScorer
 {
     private readonly IImageEncoder encoder;
     private readonly bool ownsEncoder;

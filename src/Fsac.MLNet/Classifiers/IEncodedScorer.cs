@@ -8,7 +8,7 @@ namespace Fsac.MLNet.Classifiers;
 /// every test image once and reuse the features for many fitted models. The local counterpart of
 /// <see cref="IFeatureScorer"/>: it may read the pooled features, the patch grids or both (<see cref="Needs"/>).
 /// </summary>
-public interface IEncodedScorer
+internal interface IEncodedScorer
 {
     /// <summary>The input resolution the patches must be encoded at (<see cref="IImageEncoder.WithResolution"/>); null for the encoder's own.</summary>
     int? Resolution { get; }

@@ -9,7 +9,7 @@ namespace Fsac.MLNet.Classifiers;
 /// <c>ScoreFeatures(encoder.EncodeImages([image]))</c> equals <see cref="IImageScorer.Score"/> of that image up
 /// to float rounding.
 /// </summary>
-public interface IFeatureScorer
+internal interface IFeatureScorer
 {
     /// <summary>Width C of the features <see cref="ScoreFeatures"/> expects (the encoder's <c>FeatureDim</c>).</summary>
     int FeatureDim { get; }

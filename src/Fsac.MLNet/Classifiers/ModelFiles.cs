@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Checkpoints;
+
 namespace Fsac.MLNet.Classifiers;
 
 /// <summary>Opening model files safely: regular files only, read into memory up to a bound.</summary>

@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Encoders;
+
 namespace Fsac.MLNet.Classifiers;
 
 /// <summary>Image scores and the patch scores behind them.</summary>

@@ -21,7 +21,7 @@ namespace Fsac.MLNet.Classifiers;
 /// <param name="ZeroShotMaps">M₀ per patch, row-major over the image's patch grid.</param>
 /// <param name="FewShotMaps">M_f per patch: (1 − max cos to the memory) / 2, averaged over the memory layers.</param>
 /// <param name="PatchMaps">M = (M₀ + M_f) / 2 per patch.</param>
-public sealed record WinClipScores(float[] Scores, float[] ZeroShotScores, float[][] ZeroShotMaps, float[][] FewShotMaps, float[][] PatchMaps);
+internal sealed record WinClipScores(float[] Scores, float[] ZeroShotScores, float[][] ZeroShotMaps, float[][] FewShotMaps, float[][] PatchMaps);
 
 /// <summary>
 /// WinCLIP+ (Jeong et al., CVPR 2023, "WinCLIP: Zero-/Few-Shot Anomaly Classification and Segmentation") on a CLIP
@@ -61,7 +61,7 @@ public sealed record WinClipScores(float[] Scores, float[] ZeroShotScores, float
 /// wrapper of one that is an <see cref="ITextEncoder"/>); <see cref="WinClipOptions.MemoryLayers"/> needs a
 /// <see cref="ClipEncoder"/> itself. Scoring is thread-safe.
 /// </summary>
-public sealed class WinClipClassifier : IAnomalyClassifier, IEncodedScorer
+internal sealed class WinClipClassifier : IAnomalyClassifier, IEncodedScorer
 {
     /// <summary>The synthesis method of the calibration anomalies.</summary>
     public const string SynthesisMethod = "gaussian";

@@ -1,5 +1,6 @@
-
+using System.Text.Json.Serialization;
 using Fsac.MLNet.Encoders;
+
 namespace Fsac.MLNet.Classifiers;
 
 /// <summary>
@@ -13,6 +14,7 @@ public sealed record WinClipOptions
     public const int MaxWindowSize = 32;
 
     /// <summary>The object or texture name the compositional prompt ensemble describes, e.g. <c>bottle</c>.</summary>
+    [JsonInclude]
     internal string ClassName { get; init; } = "object";
 
     /// <summary>τ of the softmax over the cosines to [T⁺, T⁻] (CLIP's 0.07, as WinCLIP).</summary>
@@ -42,9 +44,11 @@ public sealed record WinClipOptions
     // so a user sets each once; the library passes them down here.
 
     /// <summary>Seed of the calibration anomalies.</summary>
+    [JsonInclude]
     internal int Seed { get; init; }
 
     /// <summary>Images encoded together.</summary>
+    [JsonInclude]
     internal int InferenceBatchSize { get; init; } = 16;
 
     /// <summary>Checks that every value is usable.</summary>

@@ -33,7 +33,7 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     public ClipTokenizer Tokenizer { get; }
 
     /// <summary>The image preprocessing the weights were trained with.</summary>
-    public ClipPreprocessor Preprocessor { get; }
+    internal ClipPreprocessor Preprocessor { get; }
 
     /// <inheritdoc />
     public string Name { get; }

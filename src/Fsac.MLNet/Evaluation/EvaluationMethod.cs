@@ -1,6 +1,6 @@
-
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.PatchCore;
+
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>A method compared by <see cref="EvaluationRunner"/>; <see cref="EvaluationMethods"/> gives the names used on the command line and in results.</summary>

@@ -1,7 +1,7 @@
-
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Head;
+
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>Names of the <see cref="EvaluationMethod"/>s and the CLIP-FSAC options each one trains with.</summary>

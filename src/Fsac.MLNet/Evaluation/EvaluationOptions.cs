@@ -1,8 +1,8 @@
-
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Evaluation.Datasets;
 using Fsac.MLNet.Head;
 using Fsac.MLNet.PatchCore;
+
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>

@@ -1,6 +1,6 @@
-
 using Fsac.MLNet.Evaluation.Datasets;
 using Fsac.MLNet.Head;
+
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>Everything needed to rerun an evaluation, recorded with its results.</summary>

@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Fitting;
+
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>How one CLIP-FSAC fit of a diagnostic run evolved: test scores at checkpoints and the training losses.</summary>

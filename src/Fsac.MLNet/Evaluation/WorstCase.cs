@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Visualisation;
+
 namespace Fsac.MLNet.Evaluation;
 
 /// <summary>

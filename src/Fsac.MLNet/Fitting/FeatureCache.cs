@@ -13,7 +13,7 @@ namespace Fsac.MLNet.Fitting;
 /// per shot <c>[k, M, C]</c> and the raw anchors [T⁺; T⁻] <c>[2, C]</c>. The encoders never change during training,
 /// so everything is encoded once here instead of every epoch.
 /// </summary>
-public sealed class FeatureCache : IDisposable
+internal sealed class FeatureCache : IDisposable
 {
     /// <summary>Wraps existing features; the cache keeps its own copies (the caller still owns the arguments).</summary>
     /// <param name="normals">Normal-shot features <c>[k, C]</c>.</param>

@@ -38,7 +38,7 @@ public sealed class HeadTrainer
     /// <param name="sampler">Chooses the anomaly paired with each shot every epoch (the only randomness of training).</param>
     /// <param name="progress">Receives one report per epoch.</param>
     /// <param name="cancellationToken">Checked before every epoch.</param>
-    public TrainingHistory Train(FsacHead head, FeatureCache cache, Random sampler, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    internal TrainingHistory Train(FsacHead head, FeatureCache cache, Random sampler, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
         => TrainAll(head, cache, sampler, null, progress, cancellationToken);
 
     /// <summary>
@@ -51,7 +51,7 @@ public sealed class HeadTrainer
     /// <param name="checkpoint">Called synchronously; the checkpoint is valid only during the call.</param>
     /// <param name="progress">Receives one report per epoch.</param>
     /// <param name="cancellationToken">Checked before every epoch.</param>
-    public TrainingHistory Train(FsacHead head, FeatureCache cache, Random sampler, Action<TrainingCheckpoint> checkpoint,
+    internal TrainingHistory Train(FsacHead head, FeatureCache cache, Random sampler, Action<TrainingCheckpoint> checkpoint,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
@@ -80,7 +80,7 @@ public sealed class HeadTrainer
     /// Runs <see cref="FsacOptions.EpochsPerStage"/> epochs of one stage with fresh Adam optimizers. Parameters outside
     /// the stage are frozen and left bit-identical. Returns the loss of each epoch; leaves the head frozen.
     /// </summary>
-    public float[] TrainStage(FsacHead head, FeatureCache cache, TrainingStage stage, Random sampler,
+    internal float[] TrainStage(FsacHead head, FeatureCache cache, TrainingStage stage, Random sampler,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
         => RunStage(head, cache, stage, sampler, progress, null, cancellationToken);
 

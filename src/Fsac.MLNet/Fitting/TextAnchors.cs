@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Fsac.MLNet.Fitting;
 
 /// <summary>The raw class anchors [T⁺; T⁻] <c>[2, C]</c> that the text adapter adapts.</summary>
-public static class TextAnchors
+internal static class TextAnchors
 {
     /// <summary>
     /// T⁺/T⁻ as the mean encoding of the normal/anomalous prompts (§3.4). By default the raw encodings are averaged

@@ -17,7 +17,7 @@ namespace Fsac.MLNet.Fitting;
 /// the shots themselves were trained on — and (b) fresh synthetic anomalies that training never saw. The threshold
 /// sits halfway between the two classes where they separate, leaving a margin on both sides.
 /// </summary>
-public static class ThresholdSelector
+internal static class ThresholdSelector
 {
     /// <summary>The F1-optimal threshold (an image is anomalous when its score is at least it) between two sets of scores.</summary>
     /// <exception cref="ArgumentException">Either set is empty.</exception>

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Fsac.MLNet.Head;
 
 /// <summary>The anomaly score of CLIP-FSAC §3.5 (Eq. 10–12), computed row by row.</summary>
-public static class AnomalyScorer
+internal static class AnomalyScorer
 {
     /// <summary>Cosine similarities <c>[N, 2]</c> of fused features <c>[N, C]</c> to the anchors ψ = [AT⁺; AT⁻] <c>[2, C]</c>.</summary>
     public static Tensor CosineToAnchors(Tensor fused, Tensor psi)

@@ -10,7 +10,7 @@ namespace Fsac.MLNet.Head;
 /// when <see cref="FsacOptions.UseCrossAttention"/> is false). Pure math: no encoders, no training loop.
 /// Every image's output depends on that image's feature and the two anchors only.
 /// </summary>
-public sealed class FsacHead : nn.Module
+internal sealed class FsacHead : nn.Module
 {
     private readonly ResidualAdapter image_adapter;
     private readonly ResidualAdapter text_adapter;

@@ -1,5 +1,6 @@
-
+using System.Text.Json.Serialization;
 using Fsac.MLNet.Synthesis;
+
 namespace Fsac.MLNet.Head;
 
 /// <summary>
@@ -81,9 +82,11 @@ public sealed record FsacOptions
     // user sets each once; the library passes them down here.
 
     /// <summary>Seed of everything random in a fit: head initialisation, synthesis and sampling.</summary>
+    [JsonInclude]
     internal int Seed { get; init; }
 
     /// <summary>Images preprocessed and encoded together when scoring or caching features.</summary>
+    [JsonInclude]
     internal int InferenceBatchSize { get; init; } = 16;
 
     /// <summary>Checks that every value is usable.</summary>

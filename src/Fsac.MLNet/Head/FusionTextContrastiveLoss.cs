@@ -13,7 +13,7 @@ namespace Fsac.MLNet.Head;
 /// </code>
 /// where σ₊(u, v) = eᵘ / (eᵘ + eᵛ). The result is the mean of L_con over the pairs of the batch.
 /// </summary>
-public static class FusionTextContrastiveLoss
+internal static class FusionTextContrastiveLoss
 {
     /// <summary>Computes the loss (a scalar tensor, differentiable).</summary>
     /// <param name="fusedNormal">CF⁺ of the normal images <c>[B, C]</c>.</param>

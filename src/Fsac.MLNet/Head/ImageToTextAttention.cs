@@ -9,7 +9,7 @@ namespace Fsac.MLNet.Head;
 /// adapted text anchors. Each image attends to the two anchors only, so its output depends on that image alone
 /// (never on the other images of a batch).
 /// </summary>
-public sealed class ImageToTextAttention : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class ImageToTextAttention : nn.Module<Tensor, Tensor, Tensor>
 {
     private readonly Linear proj;
     private readonly double scale;

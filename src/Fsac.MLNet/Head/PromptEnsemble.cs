@@ -5,7 +5,7 @@ namespace Fsac.MLNet.Head;
 /// anomalous class: every state word combined with every template, state-major, normal states first.
 /// For "bottle" this gives 7 × 21 normal and 4 × 21 anomalous prompts (231 in all).
 /// </summary>
-public sealed class PromptEnsemble
+internal sealed class PromptEnsemble
 {
     /// <summary>The placeholder replaced by the class name in states and extra prompts, and by the state in templates.</summary>
     public const string Placeholder = "{}";

@@ -9,7 +9,7 @@ namespace Fsac.MLNet.Head;
 /// <c>blocks</c> repetitions of Linear C→4C, GELU, Linear 4C→C. The image adapter A_f uses (α₁, α₂), the text
 /// adapter A_g (β₁, β₂). Rows are transformed independently.
 /// </summary>
-public sealed class ResidualAdapter : nn.Module<Tensor, Tensor>
+internal sealed class ResidualAdapter : nn.Module<Tensor, Tensor>
 {
     /// <summary>Hidden width of each block relative to the feature width (the authors' code: 4).</summary>
     public const int Expansion = 4;

@@ -18,7 +18,7 @@ namespace Fsac.MLNet.Imaging;
 /// <see cref="Image{Rgb24}"/> no longer has) and palette images (PIL resizes them with nearest neighbour).
 /// Instances are immutable and thread-safe.
 /// </remarks>
-public sealed class ClipPreprocessor
+internal sealed class ClipPreprocessor
 {
     private readonly float[][] _lut;
     private readonly float[] _fill;

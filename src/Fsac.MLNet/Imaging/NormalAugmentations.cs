@@ -9,7 +9,7 @@ namespace Fsac.MLNet.Imaging;
 /// the four corner crops keeping 90 % of each side, and the image 5 % darker and 5 % brighter. No flips or
 /// rotations, which would be anomalies for oriented objects (e.g. a misplaced transistor).
 /// </summary>
-public static class NormalAugmentations
+internal static class NormalAugmentations
 {
     /// <summary>Fraction of each side kept by the corner crops.</summary>
     public const float CropFraction = 0.9f;

@@ -9,7 +9,7 @@ namespace Fsac.MLNet.Maps;
 /// bilinearly to the encoder's input size, smoothed with a Gaussian (σ = 4 input pixels by default), then placed on
 /// the image through the input's <see cref="InputLayout"/> (the region a centre crop left out scores 0).
 /// </summary>
-public static class AnomalyMapBuilder
+internal static class AnomalyMapBuilder
 {
     /// <summary>PatchCore's smoothing, in input pixels.</summary>
     public const double DefaultSigma = 4.0;

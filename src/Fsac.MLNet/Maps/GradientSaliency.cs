@@ -11,7 +11,7 @@ namespace Fsac.MLNet.Maps;
 /// the original image through the encoder's <see cref="InputLayout"/> (a centre crop's margin scores 0). Pixels whose
 /// gradient is not finite count as 0.
 /// </summary>
-public static class GradientSaliency
+internal static class GradientSaliency
 {
     /// <summary>
     /// The map of <paramref name="image"/>, row-major at its size, for a differentiable score that

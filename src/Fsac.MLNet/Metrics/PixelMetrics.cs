@@ -6,7 +6,7 @@ namespace Fsac.MLNet.Metrics;
 /// true and higher scores mean more anomalous. Both metrics come from one sort of every pixel score and handle tied
 /// scores exactly: a threshold never separates two equal scores.
 /// </summary>
-public static class PixelMetrics
+internal static class PixelMetrics
 {
     /// <summary>
     /// Area under the ROC curve over every pixel of every image pooled: the probability that a random defect pixel

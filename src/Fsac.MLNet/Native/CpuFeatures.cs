@@ -1,7 +1,7 @@
 namespace Fsac.MLNet.Native;
 
 /// <summary>What the processor offers beyond the baseline instruction set, as far as the library's numerics care.</summary>
-public static class CpuFeatures
+internal static class CpuFeatures
 {
     private static readonly Lazy<bool> BFloat16 = new(ProbeBFloat16);
 

@@ -11,7 +11,7 @@ namespace Fsac.MLNet.Native;
 /// runpath and so can bind another libtorch installed on the system (Debian's <c>libtorch-dev</c>, <c>python3-torch</c>).
 /// Once a library is loaded, the linker reuses it for every later dependency of the same name.
 /// </summary>
-public sealed class LibTorchPackage
+internal sealed class LibTorchPackage
 {
     /// <summary>
     /// The libraries in dependency order: each needs only those before it and the C/C++ runtime. libtorch_cpu.so also

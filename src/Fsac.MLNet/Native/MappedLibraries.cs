@@ -1,7 +1,7 @@
 namespace Fsac.MLNet.Native;
 
 /// <summary>The files this process has mapped into memory, as Linux lists them in <c>/proc/self/maps</c>.</summary>
-public static class MappedLibraries
+internal static class MappedLibraries
 {
     private const string MapsPath = "/proc/self/maps";
     private const string DeletedSuffix = " (deleted)";

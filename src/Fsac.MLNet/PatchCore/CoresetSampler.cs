@@ -11,7 +11,7 @@ namespace Fsac.MLNet.PatchCore;
 /// a seeded random projection of the features (at most 128 dimensions), which preserves them approximately and
 /// makes each step cheap.
 /// </summary>
-public static class CoresetSampler
+internal static class CoresetSampler
 {
     /// <summary>Dimensions of the random projection.</summary>
     public const int ProjectionDim = 128;

@@ -1,5 +1,6 @@
-
+using System.Text.Json.Serialization;
 using Fsac.MLNet.Encoders;
+
 namespace Fsac.MLNet.PatchCore;
 
 /// <summary>
@@ -49,9 +50,11 @@ public sealed record PatchCoreOptions
     // user sets each once; the library passes them down here.
 
     /// <summary>Seed of the coreset selection and of the calibration anomalies.</summary>
+    [JsonInclude]
     internal int Seed { get; init; }
 
     /// <summary>Images encoded together.</summary>
+    [JsonInclude]
     internal int InferenceBatchSize { get; init; } = 16;
 
     /// <summary>Checks that every value is usable.</summary>

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Fsac.MLNet.PatchCore;
 
 /// <summary>PatchCore's scoring steps on patch distances: from a patch grid's distances to one image score.</summary>
-public static class PatchScoring
+internal static class PatchScoring
 {
     /// <summary>The image score: the mean of the <paramref name="topK"/> largest patch distances (1 = the max).</summary>
     public static float ImageScore(Tensor patchDistances, int topK)

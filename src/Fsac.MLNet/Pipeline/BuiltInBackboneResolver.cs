@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Encoders;
+
 namespace Fsac.MLNet.Pipeline;
 
 /// <summary>

@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Classifiers;
+
 namespace Fsac.MLNet.Pipeline;
 
 /// <summary>

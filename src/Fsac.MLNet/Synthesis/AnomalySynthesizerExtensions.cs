@@ -4,7 +4,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Fsac.MLNet.Synthesis;
 
 /// <summary>Conveniences over <see cref="IAnomalySynthesizer"/>.</summary>
-public static class AnomalySynthesizerExtensions
+internal static class AnomalySynthesizerExtensions
 {
     /// <summary>
     /// Synthesizes from an image of any pixel format (greyscale, RGBA, ...): it is converted to RGB first (alpha

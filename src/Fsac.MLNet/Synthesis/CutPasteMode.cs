@@ -1,7 +1,7 @@
 namespace Fsac.MLNet.Synthesis;
 
 /// <summary>The two CutPaste variants of Li et al. (CVPR 2021).</summary>
-public enum CutPasteMode
+internal enum CutPasteMode
 {
     /// <summary>"CutPaste": a rectangle of 2-15 % of the image area, any aspect ratio in [0.3, 3.3].</summary>
     Rectangle,

@@ -3,7 +3,7 @@ namespace Fsac.MLNet.Synthesis;
 /// <summary>
 /// Options of <see cref="CutPasteSynthesizer"/> (Li et al., CVPR 2021); the defaults are the paper's.
 /// </summary>
-public sealed class CutPasteOptions
+internal sealed class CutPasteOptions
 {
     /// <summary>Rectangle or scar. Default <see cref="CutPasteMode.Rectangle"/>.</summary>
     public CutPasteMode Mode { get; init; } = CutPasteMode.Rectangle;

@@ -9,7 +9,7 @@ namespace Fsac.MLNet.Synthesis;
 /// (covering an object pixel when a foreground mask is given; only object pixels change). For ablations against
 /// <see cref="NsaSynthesizer"/>.
 /// </summary>
-public sealed class CutPasteSynthesizer : IAnomalySynthesizer
+internal sealed class CutPasteSynthesizer : IAnomalySynthesizer
 {
     /// <summary>Creates the synthesizer.</summary>
     /// <param name="options">Options; null for the defaults.</param>

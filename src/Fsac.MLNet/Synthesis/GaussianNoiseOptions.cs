@@ -4,7 +4,7 @@ namespace Fsac.MLNet.Synthesis;
 /// Options of <see cref="GaussianNoiseSynthesizer"/>, the random perturbation of CLIP-FSAC §3.3: 1..n square
 /// regions whose pixels are replaced by values drawn from a Gaussian.
 /// </summary>
-public sealed class GaussianNoiseOptions : NoiseOptions
+internal sealed class GaussianNoiseOptions : NoiseOptions
 {
     /// <summary>Smallest square side as a fraction of the image's shorter side. Default 0.05 (1/20).</summary>
     public double MinSideFraction { get; init; } = 0.05;

@@ -4,7 +4,7 @@ namespace Fsac.MLNet.Synthesis;
 /// Random perturbation as CLIP-FSAC §3.3 describes it: 1..n square regions whose pixels are replaced by Gaussian
 /// noise. With a foreground mask each square covers an object pixel and only object pixels change.
 /// </summary>
-public sealed class GaussianNoiseSynthesizer : NoiseSynthesizer<GaussianNoiseOptions>
+internal sealed class GaussianNoiseSynthesizer : NoiseSynthesizer<GaussianNoiseOptions>
 {
     /// <summary>Creates the synthesizer.</summary>
     /// <param name="options">Options; null for the defaults.</param>

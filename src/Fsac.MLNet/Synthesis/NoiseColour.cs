@@ -1,7 +1,7 @@
 namespace Fsac.MLNet.Synthesis;
 
 /// <summary>Whether noise is drawn per channel (coloured) or once per pixel (grey).</summary>
-public enum NoiseColour
+internal enum NoiseColour
 {
     /// <summary>Grey noise for grey images (R = G = B everywhere, e.g. loaded greyscale files), coloured otherwise.</summary>
     Auto,

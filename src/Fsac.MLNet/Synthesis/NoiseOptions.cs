@@ -4,7 +4,7 @@ namespace Fsac.MLNet.Synthesis;
 /// The options every noise synthesizer has (<see cref="GaussianNoiseOptions"/>, <see cref="UniformNoiseOptions"/>):
 /// how many regions an anomaly has and whether their noise is coloured.
 /// </summary>
-public abstract class NoiseOptions
+internal abstract class NoiseOptions
 {
     private protected NoiseOptions()
     {

@@ -10,7 +10,7 @@ namespace Fsac.MLNet.Synthesis;
 /// size and the noise values are drawn.
 /// </summary>
 /// <typeparam name="TOptions">The synthesizer's options.</typeparam>
-public abstract class NoiseSynthesizer<TOptions> : IAnomalySynthesizer where TOptions : NoiseOptions, new()
+internal abstract class NoiseSynthesizer<TOptions> : IAnomalySynthesizer where TOptions : NoiseOptions, new()
 {
     /// <summary>Creates the synthesizer.</summary>
     /// <param name="options">Options; null for the defaults.</param>

@@ -4,7 +4,7 @@ namespace Fsac.MLNet.Synthesis;
 /// Options of <see cref="NsaSynthesizer"/> (Natural Synthetic Anomalies, Schlüter et al., ECCV 2022). The defaults
 /// are the parameters the CLIP-FSAC authors used for VisA.
 /// </summary>
-public sealed class NsaOptions
+internal sealed class NsaOptions
 {
     /// <summary>Most patches per anomaly; the count is uniform in [1, MaxPatches]. Default 2.</summary>
     public int MaxPatches { get; init; } = 2;

@@ -11,7 +11,7 @@ namespace Fsac.MLNet.Synthesis;
 /// Blending keeps the patch's texture but takes its surroundings' colour at the border, so some pixels of a patch
 /// may stay as they were; the mask marks exactly those that changed.
 /// </summary>
-public sealed class NsaSynthesizer : IAnomalySynthesizer
+internal sealed class NsaSynthesizer : IAnomalySynthesizer
 {
     /// <summary>Creates the synthesizer.</summary>
     /// <param name="options">Options; null for the defaults.</param>

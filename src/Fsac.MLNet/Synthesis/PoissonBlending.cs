@@ -5,7 +5,7 @@ namespace Fsac.MLNet.Synthesis;
 /// region the result takes the source's gradients; on the region's border it equals the target. The discrete
 /// Poisson equation (5-point Laplacian) is solved by multigrid-preconditioned conjugate gradients.
 /// </summary>
-public static class PoissonBlending
+internal static class PoissonBlending
 {
     /// <summary>Relative residual at which the solver stops; far below the 0.5 a byte rounds away.</summary>
     internal const double Tolerance = 1e-5;

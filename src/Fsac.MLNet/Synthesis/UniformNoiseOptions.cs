@@ -4,7 +4,7 @@ namespace Fsac.MLNet.Synthesis;
 /// Options of <see cref="UniformNoiseSynthesizer"/>, the perturbation the CLIP-FSAC authors' code uses for MVTec AD:
 /// 1 to 4 rectangles of uniform noise whose half-sizes lie between H/40 and H/10.
 /// </summary>
-public sealed class UniformNoiseOptions : NoiseOptions
+internal sealed class UniformNoiseOptions : NoiseOptions
 {
     /// <summary>
     /// Smallest half-size as a fraction of the image side (half-width of the width, half-height of the height).

@@ -5,7 +5,7 @@ namespace Fsac.MLNet.Synthesis;
 /// half-sizes between H/40 and H/10. With a foreground mask each rectangle covers an object pixel and only object
 /// pixels change.
 /// </summary>
-public sealed class UniformNoiseSynthesizer : NoiseSynthesizer<UniformNoiseOptions>
+internal sealed class UniformNoiseSynthesizer : NoiseSynthesizer<UniformNoiseOptions>
 {
     /// <summary>Creates the synthesizer.</summary>
     /// <param name="options">Options; null for the defaults.</param>

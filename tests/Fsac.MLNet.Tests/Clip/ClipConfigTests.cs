@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Encoders.Clip;
+
 namespace Fsac.MLNet.Tests.Clip;
 
 [TestClass]

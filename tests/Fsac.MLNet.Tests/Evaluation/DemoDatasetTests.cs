@@ -1,6 +1,6 @@
-
 using Fsac.MLNet.Evaluation.Datasets;
 using Fsac.MLNet.Imaging;
+
 namespace Fsac.MLNet.Tests.Evaluation;
 
 [TestClass]

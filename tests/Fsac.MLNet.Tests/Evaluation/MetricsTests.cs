@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Metrics;
+
 namespace Fsac.MLNet.Tests.Evaluation;
 
 [TestClass]

@@ -1,8 +1,8 @@
-
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Imaging;
+
 namespace Fsac.MLNet.Tests.IO;
 
 /// <summary>A FIFO where a CLIP config, a vocabulary or an image should be: a typed error, without blocking.</summary>

@@ -1,7 +1,7 @@
-
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Encoders;
+
 namespace Fsac.MLNet.Tests.IO;
 
 /// <summary>

@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Checkpoints;
+
 namespace Fsac.MLNet.Tests.IO;
 
 internal static class StateDictAssert

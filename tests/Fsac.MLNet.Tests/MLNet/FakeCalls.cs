@@ -1,5 +1,5 @@
-
 using Fsac.MLNet;
+
 namespace Fsac.MLNet.Tests.MLNet;
 
 /// <summary>Thread-safe counters of what the fakes were asked to do.</summary>

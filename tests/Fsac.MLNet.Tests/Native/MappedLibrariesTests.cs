@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Native;
+
 namespace Fsac.MLNet.Tests.Native;
 
 [TestClass]

@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Synthesis;
+
 namespace Fsac.MLNet.Tests.Synthesis;
 
 [TestClass]

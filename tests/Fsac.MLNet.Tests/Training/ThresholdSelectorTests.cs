@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Fitting;
+
 namespace Fsac.MLNet.Tests.Training;
 
 [TestClass]

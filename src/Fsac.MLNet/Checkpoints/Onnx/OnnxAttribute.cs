@@ -11,7 +11,7 @@ namespace Fsac.MLNet.Checkpoints.Onnx;
 /// <param name="Floats">Values of a FLOATS attribute (empty otherwise).</param>
 /// <param name="Ints">Values of an INTS attribute (empty otherwise).</param>
 /// <param name="Tensor">Value of a TENSOR attribute (as in <c>Constant</c> nodes).</param>
-public sealed record OnnxAttribute(
+internal sealed record OnnxAttribute(
     string Name,
     float? Float,
     long? Int,

@@ -6,7 +6,7 @@ namespace Fsac.MLNet.Checkpoints.Onnx;
 /// <param name="Initializers">Constant tensors (weights) by name.</param>
 /// <param name="Inputs">Declared graph inputs; in older files these include the initializers.</param>
 /// <param name="Outputs">Declared graph outputs.</param>
-public sealed record OnnxGraph(
+internal sealed record OnnxGraph(
     string Name,
     IReadOnlyList<OnnxNode> Nodes,
     IReadOnlyDictionary<string, TensorData> Initializers,

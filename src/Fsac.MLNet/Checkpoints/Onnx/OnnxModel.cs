@@ -6,4 +6,4 @@ namespace Fsac.MLNet.Checkpoints.Onnx;
 /// <param name="ProducerVersion">Version of that tool (may be empty).</param>
 /// <param name="OpsetVersion">Version of the default (<c>ai.onnx</c>) operator set, 0 when the file names none.</param>
 /// <param name="Graph">The main graph.</param>
-public sealed record OnnxModel(long IrVersion, string ProducerName, string ProducerVersion, long OpsetVersion, OnnxGraph Graph);
+internal sealed record OnnxModel(long IrVersion, string ProducerName, string ProducerVersion, long OpsetVersion, OnnxGraph Graph);

@@ -12,7 +12,7 @@ namespace Fsac.MLNet.Checkpoints.Onnx;
 /// declared sizes exceed its bytes, throws <see cref="CheckpointFormatException"/>. Tensors stored in external files
 /// are not supported.
 /// </summary>
-public static class OnnxModelReader
+internal static class OnnxModelReader
 {
     // Field numbers from onnx.proto.
     private const int ModelIrVersion = 1, ModelProducerName = 2, ModelProducerVersion = 3, ModelGraph = 7, ModelOpsetImport = 8;

@@ -7,7 +7,7 @@ namespace Fsac.MLNet.Checkpoints.Onnx;
 /// <param name="Inputs">Names of the consumed values (an empty name marks an omitted optional input).</param>
 /// <param name="Outputs">Names of the produced values.</param>
 /// <param name="Attributes">Attributes by name.</param>
-public sealed record OnnxNode(
+internal sealed record OnnxNode(
     string Name,
     string OpType,
     string Domain,

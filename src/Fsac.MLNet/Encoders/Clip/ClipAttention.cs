@@ -8,7 +8,7 @@ namespace Fsac.MLNet.Encoders.Clip;
 /// Multi-head self-attention with PyTorch's <c>nn.MultiheadAttention</c> parameter layout
 /// (<c>in_proj_weight</c> [3W, W], <c>in_proj_bias</c> [3W], <c>out_proj</c>), batch-first input [N, L, W].
 /// </summary>
-public sealed class ClipAttention : nn.Module<Tensor, Tensor>
+internal sealed class ClipAttention : nn.Module<Tensor, Tensor>
 {
     private readonly int _heads;
     private readonly bool _causal;

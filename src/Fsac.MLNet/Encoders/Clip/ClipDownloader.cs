@@ -15,7 +15,7 @@ namespace Fsac.MLNet.Encoders.Clip;
 /// renamed into place, its digest written beside it as <c>&lt;file&gt;.sha256</c>, and later calls return the
 /// cached path without touching the network.
 /// </summary>
-public sealed class ClipDownloader : IDisposable
+internal sealed class ClipDownloader : IDisposable
 {
     private const string PartialSuffix = ".partial";
     private const string HashSuffix = ".sha256";

@@ -16,15 +16,15 @@ namespace Fsac.MLNet.Encoders.Clip;
 public sealed class ClipModel : nn.Module<Tensor, Tensor>
 {
     /// <summary>The image tower.</summary>
-    public readonly VisionTransformer visual;
+    internal readonly VisionTransformer visual;
     /// <summary>Token embedding table [vocab, width].</summary>
     public readonly Embedding token_embedding;
     /// <summary>Learned positions [context, width].</summary>
     public readonly Parameter positional_embedding;
     /// <summary>The text blocks (causal).</summary>
-    public readonly ClipTransformer transformer;
+    internal readonly ClipTransformer transformer;
     /// <summary>Final text norm.</summary>
-    public readonly LayerNormFp32 ln_final;
+    internal readonly LayerNormFp32 ln_final;
     /// <summary>Projection of the end-of-text token into the joint embedding, [width, embed_dim].</summary>
     public readonly Parameter text_projection;
     /// <summary>Log of the contrastive logit scale.</summary>

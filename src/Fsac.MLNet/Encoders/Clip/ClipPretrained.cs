@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Checkpoints;
+
 namespace Fsac.MLNet.Encoders.Clip;
 
 /// <summary>

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Fsac.MLNet.Encoders.Clip;
 
 /// <summary>A stack of residual attention blocks (<c>resblocks.{i}</c>).</summary>
-public sealed class ClipTransformer : nn.Module<Tensor, Tensor>
+internal sealed class ClipTransformer : nn.Module<Tensor, Tensor>
 {
     /// <summary>The blocks, applied in order.</summary>
     public readonly ModuleList<ResidualAttentionBlock> resblocks;

@@ -8,7 +8,7 @@ namespace Fsac.MLNet.Encoders.Clip;
 /// LayerNorm over the last dimension that always computes in float32 and returns the input's type,
 /// so that a bfloat16 model keeps its normalisation statistics exact. Parameters: <c>weight</c>, <c>bias</c>.
 /// </summary>
-public sealed class LayerNormFp32 : nn.Module<Tensor, Tensor>
+internal sealed class LayerNormFp32 : nn.Module<Tensor, Tensor>
 {
     private readonly long[] _shape;
     private readonly double _eps;

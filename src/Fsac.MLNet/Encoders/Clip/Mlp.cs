@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Fsac.MLNet.Encoders.Clip;
 
 /// <summary>The transformer block's feed-forward part: <c>c_fc</c>, GELU or QuickGELU, <c>c_proj</c>.</summary>
-public sealed class Mlp : nn.Module<Tensor, Tensor>
+internal sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     private readonly bool _quickGelu;
 

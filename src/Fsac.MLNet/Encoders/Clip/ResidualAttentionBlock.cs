@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Fsac.MLNet.Encoders.Clip;
 
 /// <summary>Pre-norm transformer block: <c>x + attn(ln_1(x))</c>, then <c>x + mlp(ln_2(x))</c>.</summary>
-public sealed class ResidualAttentionBlock : nn.Module<Tensor, Tensor>
+internal sealed class ResidualAttentionBlock : nn.Module<Tensor, Tensor>
 {
     /// <summary>Norm before attention.</summary>
     public readonly LayerNormFp32 ln_1;

@@ -8,7 +8,7 @@ namespace Fsac.MLNet.Encoders.Clip;
 /// CLIP's image tower (OpenCLIP <c>VisionTransformer</c>): patch convolution without bias, class token,
 /// positional embedding, <c>ln_pre</c>, transformer, <c>ln_post</c> on the class token, projection <c>proj</c>.
 /// </summary>
-public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
+internal sealed class VisionTransformer : nn.Module<Tensor, Tensor>
 {
     /// <summary>Patch embedding, stride = kernel = patch size.</summary>
     public readonly Conv2d conv1;

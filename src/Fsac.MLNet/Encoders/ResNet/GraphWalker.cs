@@ -1,6 +1,6 @@
-
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Checkpoints.Onnx;
+
 namespace Fsac.MLNet.Encoders.ResNet;
 
 /// <summary>

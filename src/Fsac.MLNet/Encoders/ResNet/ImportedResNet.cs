@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Checkpoints;
+
 namespace Fsac.MLNet.Encoders.ResNet;
 
 /// <summary>A ResNet read from an ONNX graph: its architecture, its weights by torchvision-style name, and its input side.</summary>

@@ -10,7 +10,7 @@ namespace Fsac.MLNet.Evaluation.Baselines;
 /// The baselines' common part: the pooled features of a borrowed encoder, scored against one tensor the fit made
 /// (<see cref="KnnBaseline"/>: the shots' features; <see cref="ZeroShotClassifier"/>: the prompt anchors).
 /// </summary>
-public abstract class FeatureBaseline : IImageScorer, IFeatureScorer
+internal abstract class FeatureBaseline : IImageScorer, IFeatureScorer
 {
     private readonly IImageEncoder encoder;
     private readonly Tensor fitted;

@@ -10,7 +10,7 @@ namespace Fsac.MLNet.Evaluation.Baselines;
 /// Few-shot nearest-neighbour baseline: the anomaly score of an image is 1 − the largest cosine similarity between
 /// its feature and the normal shots' features (in [0, 2]). No training; works with any encoder.
 /// </summary>
-public sealed class KnnBaseline : FeatureBaseline
+internal sealed class KnnBaseline : FeatureBaseline
 {
     private KnnBaseline(IImageEncoder encoder, Tensor normalizedShots, int batchSize) : base(encoder, normalizedShots, batchSize)
     {

@@ -12,7 +12,7 @@ namespace Fsac.MLNet.Evaluation.Baselines;
 /// (<see cref="AnomalyScorer.Logit"/>), which orders images exactly as the softmax does without rounding to 0 or 1.
 /// No normal images, no training; needs an encoder with a text tower.
 /// </summary>
-public sealed class ZeroShotClassifier : FeatureBaseline
+internal sealed class ZeroShotClassifier : FeatureBaseline
 {
     private readonly FsacOptions options;
 

@@ -5,7 +5,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace Fsac.MLNet.Evaluation.Datasets;
 
 /// <summary>Reads ground-truth defect masks (<see cref="LabelledImage.MaskPath"/>) for <see cref="PixelMetrics"/>.</summary>
-public static class AnomalyMasks
+internal static class AnomalyMasks
 {
     /// <summary>
     /// Reads a mask image in any format ImageSharp decodes and returns it row-major as <paramref name="width"/> ×

@@ -1,5 +1,5 @@
-
 using Fsac.MLNet.Metrics;
+
 namespace Fsac.MLNet.Evaluation.Datasets;
 
 /// <summary>One labelled image of a test set.</summary>
