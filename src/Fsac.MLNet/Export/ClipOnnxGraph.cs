@@ -1,0 +1,231 @@
+using Fsac.MLNet.Checkpoints.Onnx;
+using Fsac.MLNet.Encoders.Clip;
+using static Fsac.MLNet.Export.OnnxAttributes;
+using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Fsac.MLNet.Export;
+
+/// <summary>
+/// Writes CLIP's image tower (<see cref="VisionTransformer"/>) as one self-contained ONNX graph (opset 17, float32),
+/// op for op as <see cref="VisionTransformer.Tokens"/> computes it: the bias-free patch convolution, the class token
+/// before the patches, the positional embedding, <c>ln_pre</c>, every residual block (<c>ln_1</c>, multi-head
+/// self-attention with PyTorch's stacked <c>in_proj</c> and <c>out_proj</c>, softmax(q·kᵀ/√d)·v; <c>ln_2</c>, the MLP
+/// with exact erf GELU or QuickGELU), <c>ln_post</c> and the projection <c>proj</c>.
+/// </summary>
+/// <remarks>
+/// <para>Input <see cref="PixelsInput"/>: float32 <c>[N, 3, S, S]</c>, CLIP-preprocessed (normalised) pixels, the tensor
+/// <see cref="ClipModel.EncodeImage"/> takes; S is the config's image size (the positional embedding fixes it).</para>
+/// <para>Outputs: <see cref="ImageEmbedsOutput"/> <c>[N, E]</c>, the projected class token
+/// (<see cref="ClipModel.EncodeImage"/>); <see cref="PatchTokensOutput"/> <c>[N, P, E]</c>, the patch tokens after
+/// <c>ln_post</c> times <c>proj</c>, class token excluded, P = (S / patch)² in row-major grid order (the tokens
+/// <see cref="Encoders.ClipEncoder.Encode"/> and WinCLIP use); and for each requested block i (1-based)
+/// <see cref="HiddenOutput"/>(i) <c>[N, 1 + P, W]</c>, the residual stream after that block, class token first.</para>
+/// <para>The weights are initializers named as the state dict's keys; the linear layers' weights are stored
+/// transposed, <c>[in, out]</c>, under the key with <c>.T</c> appended. Each weight is copied once, into the model;
+/// serialising the model copies it again. Protobuf caps a serialised model at 2 GiB, so towers with more than
+/// <see cref="MaxWeightBytes"/> bytes of float32 weights are refused (ViT-B-16-plus-240's take 0.47 GB, ViT-L-14's 1.2 GB).</para>
+/// </remarks>
+internal static class ClipOnnxGraph
+{
+    /// <summary>The input: preprocessed pixels, float32 <c>[N, 3, S, S]</c>.</summary>
+    public const string PixelsInput = "pixels";
+
+    /// <summary>The projected class tokens, float32 <c>[N, E]</c>.</summary>
+    public const string ImageEmbedsOutput = "image_embeds";
+
+    /// <summary>The projected patch tokens after <c>ln_post</c>, float32 <c>[N, P, E]</c>.</summary>
+    public const string PatchTokensOutput = "patch_tokens";
+
+    /// <summary>
+    /// The most float32 weight bytes a graph may hold: protobuf's 2 GiB limit on a serialised message, less 1 MiB
+    /// for the nodes and the rest of the model (a few hundred bytes per node).
+    /// </summary>
+    public const long MaxWeightBytes = int.MaxValue - (1L << 20);
+
+    // Every LayerNormFp32 of the CLIP port uses its default epsilon, OpenCLIP's.
+    private const float LayerNormEpsilon = 1e-5f;
+
+    /// <summary>The output holding the residual stream after block <paramref name="layer"/> (1-based), float32 <c>[N, 1 + P, W]</c>.</summary>
+    public static string HiddenOutput(int layer) => $"hidden_{layer}";
+
+    /// <summary>The image tower of <paramref name="model"/>, with the residual stream after the blocks <paramref name="hiddenLayers"/> (1-based) as extra outputs.</summary>
+    /// <inheritdoc cref="Build(VisionTransformer, ClipVisionConfig, bool, IReadOnlyCollection{int}?)" path="/exception"/>
+    public static ModelProto Build(ClipModel model, IReadOnlyCollection<int>? hiddenLayers = null)
+        => Build(model.visual, model.Config.Vision, model.Config.QuickGelu, hiddenLayers);
+
+    /// <summary>
+    /// The image tower <paramref name="visual"/> of architecture <paramref name="config"/> (QuickGELU when
+    /// <paramref name="quickGelu"/>, else exact GELU), with the residual stream after the blocks
+    /// <paramref name="hiddenLayers"/> (1-based, any order) as extra outputs in block order. The weights do not record the
+    /// head count or the activation, so <paramref name="config"/> and <paramref name="quickGelu"/> must be the ones the
+    /// tower was created with. Weights of another element type are written as float32.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weights' shapes do not fit <paramref name="config"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A hidden layer is not between 1 and the number of blocks.</exception>
+    /// <exception cref="NotSupportedException">The weights take more than <see cref="MaxWeightBytes"/> bytes in float32.</exception>
+    public static ModelProto Build(VisionTransformer visual, ClipVisionConfig config, bool quickGelu, IReadOnlyCollection<int>? hiddenLayers = null)
+    {
+        ArgumentNullException.ThrowIfNull(visual);
+        ArgumentNullException.ThrowIfNull(config);
+        int width = config.Width, size = config.ImageSize, patch = config.PatchSize, blocks = config.Layers;
+        long tokens = (long)config.GridSize * config.GridSize + 1, embed = visual.proj.shape[^1];
+        CheckShape(visual.conv1.weight!, "conv1.weight", width, 3, patch, patch);
+        CheckShape(visual.positional_embedding, "positional_embedding", tokens, width);
+        CheckShape(visual.proj, "proj", width, embed);
+        if (visual.transformer.resblocks.Count != blocks)
+            throw new ArgumentException($"The tower has {visual.transformer.resblocks.Count} blocks but the config {blocks}.", nameof(visual));
+        var hidden = (hiddenLayers ?? []).Distinct().Order().ToArray();
+        foreach (var layer in hidden)
+            if (layer < 1 || layer > blocks)
+                throw new ArgumentOutOfRangeException(nameof(hiddenLayers), layer, $"Layers are numbered 1 to {blocks}.");
+        long weightBytes = visual.parameters().Sum(p => p.numel()) * sizeof(float);
+        if (weightBytes > MaxWeightBytes)
+            throw new NotSupportedException(
+                $"The image tower has {weightBytes / (double)(1L << 30):F2} GiB of float32 weights; one ONNX file holds at most 2 GiB (protobuf's limit).");
+
+        var g = new OnnxGraphBuilder("fsac_clip_visual");
+        g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, size, size);
+
+        // Patch embedding [N, W, G, G] to tokens [N, G·G, W], the class token first, then the positions and ln_pre.
+        var conv = g.Node("Conv", "conv1", [PixelsInput, Weight(g, "conv1.weight", visual.conv1.weight!)],
+            Ints("kernel_shape", patch, patch), Ints("strides", patch, patch));
+        var flat = g.Node("Reshape", "patch_embeds.flat", [conv, g.Initializer("patch_embeds.shape", [0, width, -1], 3)]);
+        var patches = g.Node("Transpose", "patch_embeds", [flat], Ints("perm", 0, 2, 1));
+        var batch = g.Node("Shape", "batch", [PixelsInput], Int("start", 0), Int("end", 1));
+        var classShape = g.Node("Concat", "class_tokens.shape", [batch, g.Initializer("class_tokens.width", [1, width], 2)], Int("axis", 0));
+        var classTokens = g.Node("Expand", "class_tokens", [Weight(g, "class_embedding", visual.class_embedding, dims: [1, 1, width]), classShape]);
+        var x = g.Node("Concat", "tokens", [classTokens, patches], Int("axis", 1));
+        x = g.Node("Add", "tokens.positioned", [x, Weight(g, "positional_embedding", visual.positional_embedding)]);
+        x = LayerNorm(g, visual.ln_pre, x, "ln_pre");
+
+        var shared = new SharedConstants(g, config, quickGelu);
+        for (int i = 0; i < blocks; i++)
+        {
+            x = Block(g, visual.transformer.resblocks[i], x, $"transformer.resblocks.{i}", shared);
+            if (hidden.Contains(i + 1)) g.Output(HiddenOutput(i + 1), x, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, tokens, width);
+        }
+
+        // ln_post and proj act on each token alone: one pass over all tokens, then the class token and the patches apart.
+        var projected = g.Node("MatMul", "proj.matmul", [LayerNorm(g, visual.ln_post, x, "ln_post"), Weight(g, "proj", visual.proj)]);
+        var pooled = g.Node("Gather", "pooled", [projected, g.Initializer("pooled.index", [0L])], Int("axis", 1));
+        var patchTokens = g.Node("Slice", "patch_tokens.projected",
+            [projected, g.Initializer("patch_tokens.start", [1L], 1), g.Initializer("patch_tokens.end", [tokens], 1), g.Initializer("patch_tokens.axis", [1L], 1)]);
+        g.Output(ImageEmbedsOutput, pooled, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, embed);
+        g.Output(PatchTokensOutput, patchTokens, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, tokens - 1, embed);
+
+        var invariant = CultureInfo.InvariantCulture;
+        var metadata = new Dictionary<string, string>
+        {
+            ["fsac.input"] = $"CLIP-preprocessed (normalised) RGB float32 [N, 3, {size}, {size}]",
+            ["fsac.image_size"] = size.ToString(invariant),
+            ["fsac.hidden_layers"] = string.Join(",", hidden.Select(l => l.ToString(invariant))),
+        };
+        var version = typeof(ClipOnnxGraph).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
+        return g.Build("Fsac.MLNet", version, $"CLIP ViT image tower: {PixelsInput} to {ImageEmbedsOutput} and {PatchTokensOutput}.", metadata);
+    }
+
+    // x + attn(ln_1(x)), then + mlp(ln_2(·)), as ResidualAttentionBlock.forward.
+    private static string Block(OnnxGraphBuilder g, ResidualAttentionBlock block, string x, string name, SharedConstants c)
+    {
+        var h = g.Node("Add", $"{name}.residual_1", [x, Attention(g, block.attn, LayerNorm(g, block.ln_1, x, $"{name}.ln_1"), $"{name}.attn", c)]);
+        return g.Node("Add", $"{name}.residual_2", [h, Mlp(g, block.mlp, LayerNorm(g, block.ln_2, h, $"{name}.ln_2"), $"{name}.mlp", c)]);
+    }
+
+    // ClipAttention without a mask: q, k, v from the stacked projection, heads [N, H, L, D], softmax(q·kᵀ/√D)·v, heads merged, out_proj.
+    private static string Attention(OnnxGraphBuilder g, ClipAttention attn, string x, string name, SharedConstants c)
+    {
+        var qkv = Linear(g, x, attn.in_proj_weight, attn.in_proj_bias, $"{name}.in_proj", $"{name}.in_proj_weight", $"{name}.in_proj_bias");
+        var split = g.Node("Split", $"{name}.qkv", [qkv], 3, Int("axis", 2));
+        string Heads(int i, string part, params long[] perm)
+            => g.Node("Transpose", $"{name}.{part}", [g.Node("Reshape", $"{name}.{part}.split", [split[i], c.HeadsShape])], Ints("perm", perm));
+        var q = Heads(0, "q", 0, 2, 1, 3);
+        var kT = Heads(1, "k_t", 0, 2, 3, 1);
+        var v = Heads(2, "v", 0, 2, 1, 3);
+        var scores = g.Node("Mul", $"{name}.scores", [g.Node("MatMul", $"{name}.q_k", [q, kT]), c.AttentionScale]);
+        var weights = g.Node("Softmax", $"{name}.softmax", [scores], Int("axis", -1));
+        var attended = g.Node("Transpose", $"{name}.attended", [g.Node("MatMul", $"{name}.weights_v", [weights, v])], Ints("perm", 0, 2, 1, 3));
+        var merged = g.Node("Reshape", $"{name}.merged", [attended, c.MergedShape]);
+        var o = attn.out_proj;
+        return Linear(g, merged, o.weight!, o.bias!, $"{name}.out_proj", $"{name}.out_proj.weight", $"{name}.out_proj.bias");
+    }
+
+    // c_fc, exact GELU x·½(1 + erf(x/√2)) or QuickGELU x·σ(1.702x), c_proj.
+    private static string Mlp(OnnxGraphBuilder g, Mlp mlp, string x, string name, SharedConstants c)
+    {
+        var h = Linear(g, x, mlp.c_fc.weight!, mlp.c_fc.bias!, $"{name}.c_fc", $"{name}.c_fc.weight", $"{name}.c_fc.bias");
+        string a;
+        if (c.QuickGeluAlpha is { } alpha)
+        {
+            a = g.Node("Mul", $"{name}.quick_gelu", [h, g.Node("Sigmoid", $"{name}.quick_gelu.gate", [g.Node("Mul", $"{name}.quick_gelu.scaled", [h, alpha])])]);
+        }
+        else
+        {
+            var erf = g.Node("Erf", $"{name}.gelu.erf", [g.Node("Div", $"{name}.gelu.scaled", [h, c.Sqrt2!])]);
+            var gate = g.Node("Add", $"{name}.gelu.gate", [erf, c.One!]);
+            a = g.Node("Mul", $"{name}.gelu", [g.Node("Mul", $"{name}.gelu.product", [h, gate]), c.Half!]);
+        }
+        return Linear(g, a, mlp.c_proj.weight!, mlp.c_proj.bias!, $"{name}.c_proj", $"{name}.c_proj.weight", $"{name}.c_proj.bias");
+    }
+
+    // x·Wᵀ + b with W [out, in] stored transposed.
+    private static string Linear(OnnxGraphBuilder g, string x, Tensor weight, Tensor bias, string name, string weightKey, string biasKey)
+    {
+        var product = g.Node("MatMul", $"{name}.matmul", [x, Weight(g, $"{weightKey}.T", weight, transpose: true)]);
+        return g.Node("Add", name, [product, Weight(g, biasKey, bias)]);
+    }
+
+    private static string LayerNorm(OnnxGraphBuilder g, LayerNormFp32 norm, string x, string name)
+        => g.Node("LayerNormalization", name, [x, Weight(g, $"{name}.weight", norm.weight), Weight(g, $"{name}.bias", norm.bias)],
+            Int("axis", -1), Float("epsilon", LayerNormEpsilon));
+
+    // One initializer from a tensor's float32 CPU values: a conversion, transpose or device copy only where one is needed,
+    // released before the next weight, then the one copy into the model.
+    private static string Weight(OnnxGraphBuilder g, string name, Tensor weight, bool transpose = false, long[]? dims = null)
+    {
+        using var scope = NewDisposeScope();
+        var t = weight.detach().to(ScalarType.Float32, CPU);
+        if (transpose) t = t.t();
+        t = t.contiguous();
+        return g.Initializer(name, MemoryMarshal.Cast<byte, float>(t.bytes), dims ?? t.shape);
+    }
+
+    private static void CheckShape(Tensor weight, string name, params long[] expected)
+    {
+        if (!weight.shape.SequenceEqual(expected))
+            throw new ArgumentException($"The tower's {name} is [{string.Join(", ", weight.shape)}]; the config needs [{string.Join(", ", expected)}].", nameof(weight));
+    }
+
+    // Constants every block reads, written once: the head split and merge shapes, 1/√D and the activation's constants.
+    private sealed class SharedConstants
+    {
+        public SharedConstants(OnnxGraphBuilder g, ClipVisionConfig config, bool quickGelu)
+        {
+            HeadsShape = g.Initializer("attn.heads_shape", [0, 0, config.Heads, config.HeadWidth], 4);
+            MergedShape = g.Initializer("attn.merged_shape", [0, 0, config.Width], 3);
+            AttentionScale = g.Initializer("attn.scale", [(float)(1.0 / Math.Sqrt(config.HeadWidth))]);
+            if (quickGelu)
+            {
+                QuickGeluAlpha = g.Initializer("quick_gelu.alpha", [1.702f]);
+            }
+            else
+            {
+                Sqrt2 = g.Initializer("gelu.sqrt2", [MathF.Sqrt(2f)]);
+                One = g.Initializer("gelu.one", [1f]);
+                Half = g.Initializer("gelu.half", [0.5f]);
+            }
+        }
+
+        public string HeadsShape { get; }
+        public string MergedShape { get; }
+        public string AttentionScale { get; }
+        public string? QuickGeluAlpha { get; }
+        public string? Sqrt2 { get; }
+        public string? One { get; }
+        public string? Half { get; }
+    }
+}
