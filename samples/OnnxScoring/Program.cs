@@ -5,6 +5,7 @@
 //   dotnet run --project samples/OnnxScoring -- <model.onnx> <images or folders...> [--scores out.tsv] [--input-size WxH]
 //
 // Exit codes: 0 scored, 2 bad input (missing or invalid model, no images, an unreadable image, bad options).
+
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;

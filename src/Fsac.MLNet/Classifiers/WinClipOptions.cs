@@ -1,5 +1,6 @@
-using System.Text.Json.Serialization;
 using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Head;
+using System.Text.Json.Serialization;
 
 namespace Fsac.MLNet.Classifiers;
 

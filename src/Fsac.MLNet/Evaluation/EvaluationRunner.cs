@@ -7,7 +7,6 @@ using Fsac.MLNet.Head;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Maps;
 using Fsac.MLNet.Metrics;
-using Fsac.MLNet.Native;
 using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Synthesis;
 using System.Diagnostics;

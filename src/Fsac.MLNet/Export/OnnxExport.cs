@@ -1,9 +1,10 @@
 using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Encoders.Onnx;
 using Fsac.MLNet.Maps;
 using Fsac.MLNet.PatchCore;
-using static Fsac.MLNet.Export.OnnxAttributes;
+using static Fsac.MLNet.Encoders.Onnx.OnnxAttributes;
 using System.Globalization;
 using System.Reflection;
 using Google.Protobuf;

@@ -1,5 +1,6 @@
-using System.Text.Json.Serialization;
+using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
+using System.Text.Json.Serialization;
 
 namespace Fsac.MLNet.PatchCore;
 

@@ -16,6 +16,7 @@ internal static class Rooms
         new("synthesis", ["Fsac.MLNet.Synthesis"], ["SixLabors.ImageSharp"]),
         new("CLIP port", ["Fsac.MLNet.Encoders.Clip"], ["TorchSharp", "Microsoft.ML.Tokenizers"]),
         new("ResNet port", ["Fsac.MLNet.Encoders.ResNet"], ["TorchSharp"]),
+        new("encoder graphs", ["Fsac.MLNet.Encoders.Onnx"], ["TorchSharp", "Google.Protobuf"]),
         new("encoders", ["Fsac.MLNet.Encoders"], ["TorchSharp", "SixLabors.ImageSharp", "Microsoft.ML.DnnImageFeaturizer.ResNet18"]),
         new("CLIP-FSAC head", ["Fsac.MLNet.Head"], ["TorchSharp"]),
         new("patch memory", ["Fsac.MLNet.PatchCore"], ["TorchSharp"]),

@@ -1,7 +1,8 @@
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Checkpoints.Onnx;
+using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.Clip;
-using Fsac.MLNet.Export;
+using Fsac.MLNet.Encoders.Onnx;
 using Fsac.MLNet.Tests.Clip;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;

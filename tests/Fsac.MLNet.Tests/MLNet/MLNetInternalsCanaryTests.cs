@@ -1,5 +1,6 @@
-using System.Reflection;
 using Fsac.MLNet;
+using Fsac.MLNet.Pipeline;
+using System.Reflection;
 using Fsac.MLNet.Tests.IO;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;

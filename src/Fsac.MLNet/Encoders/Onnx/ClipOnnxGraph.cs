@@ -1,6 +1,6 @@
 using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Encoders.Clip;
-using static Fsac.MLNet.Export.OnnxAttributes;
+using static Fsac.MLNet.Encoders.Onnx.OnnxAttributes;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
@@ -8,7 +8,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Fsac.MLNet.Export;
+namespace Fsac.MLNet.Encoders.Onnx;
 
 /// <summary>
 /// Writes CLIP's image tower (<see cref="VisionTransformer"/>) as one self-contained ONNX graph (opset 17, float32),

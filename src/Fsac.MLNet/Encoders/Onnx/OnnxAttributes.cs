@@ -1,7 +1,7 @@
 using Fsac.MLNet.Checkpoints.Onnx;
 using Google.Protobuf;
 
-namespace Fsac.MLNet.Export;
+namespace Fsac.MLNet.Encoders.Onnx;
 
 /// <summary>Node attributes of the ONNX graphs <see cref="OnnxGraphBuilder"/> writes, one factory per attribute type.</summary>
 internal static class OnnxAttributes

@@ -2,7 +2,7 @@ using Fsac.MLNet.Checkpoints.Onnx;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 
-namespace Fsac.MLNet.Export;
+namespace Fsac.MLNet.Encoders.Onnx;
 
 /// <summary>
 /// Builds one ONNX model (IR version 8, default-domain opset <see cref="Opset"/>) over the generated protobuf classes:

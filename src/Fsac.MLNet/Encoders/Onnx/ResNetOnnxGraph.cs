@@ -1,9 +1,8 @@
-using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.ResNet;
-using static Fsac.MLNet.Export.OnnxAttributes;
+using static Fsac.MLNet.Encoders.Onnx.OnnxAttributes;
 using TorchSharp;
 
-namespace Fsac.MLNet.Export;
+namespace Fsac.MLNet.Encoders.Onnx;
 
 /// <summary>
 /// Writes an imported ResNet (<see cref="ResNetBackbone"/>) into an ONNX graph up to PatchCore's patch features, op
