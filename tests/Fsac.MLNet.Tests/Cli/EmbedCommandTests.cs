@@ -1,7 +1,7 @@
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using System.Text.Json;
 using Fsac.Cli;
 using static TorchSharp.torch;

@@ -3,7 +3,7 @@ using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Export;
 using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Tests.TestDoubles;
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using Fsac.Cli;
 using Fsac.Cli.Commands;
 using Microsoft.ML.OnnxRuntime;

@@ -1,6 +1,6 @@
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using System.Text.Json;
 using Fsac.Cli;
 using SixLabors.ImageSharp;

@@ -1,5 +1,5 @@
 using Fsac.MLNet.Files;
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using Fsac.Cli.Inputs;
 
 namespace Fsac.MLNet.Tests.Cli;

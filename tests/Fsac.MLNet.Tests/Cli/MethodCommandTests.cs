@@ -2,7 +2,7 @@ using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using System.Text.Json;
 using Fsac.Cli;
 using SixLabors.ImageSharp;

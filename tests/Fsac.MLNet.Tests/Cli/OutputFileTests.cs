@@ -1,4 +1,4 @@
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using Fsac.Cli;
 using Fsac.Cli.Outputs;
 

@@ -1,6 +1,6 @@
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using Fsac.MLNet.Tests.Evaluation;
 using System.Text.Json;
 using Fsac.Cli;

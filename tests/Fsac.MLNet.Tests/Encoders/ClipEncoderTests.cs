@@ -2,7 +2,7 @@ using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Imaging;
-using Fsac.MLNet.Tests.Clip;
+using Fsac.MLNet.Tests.Encoders.Clip;
 using System.Text.Json;
 using static TorchSharp.torch;
 

@@ -3,7 +3,7 @@ using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Encoders.Onnx;
-using Fsac.MLNet.Tests.Clip;
+using Fsac.MLNet.Tests.Encoders.Clip;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using static TorchSharp.torch;

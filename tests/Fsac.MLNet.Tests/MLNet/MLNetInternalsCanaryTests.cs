@@ -1,7 +1,7 @@
 using Fsac.MLNet;
 using Fsac.MLNet.Pipeline;
 using System.Reflection;
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 

@@ -1,5 +1,5 @@
 using Fsac.MLNet.Checkpoints;
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using System.IO.Compression;
 using System.Text;
 using Microsoft.ML;

@@ -1,5 +1,5 @@
 using Fsac.MLNet;
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

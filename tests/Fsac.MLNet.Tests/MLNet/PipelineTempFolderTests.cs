@@ -1,4 +1,4 @@
-using Fsac.MLNet.Tests.IO;
+using Fsac.MLNet.Tests.Checkpoints;
 using Microsoft.ML;
 
 namespace Fsac.MLNet.Tests.MLNet;
