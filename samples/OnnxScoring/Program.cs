@@ -1,6 +1,8 @@
 // Scores images with a model exported by `fsac export` (one ONNX graph), using ML.NET's own image transforms and
-// ONNX Runtime only: LoadImages -> ResizeImages -> ExtractPixels -> ApplyOnnxModel. Nothing of Fsac.MLNet,
-// TorchSharp or libtorch is referenced.
+// ONNX Runtime only: LoadImages -> ResizeImages -> ExtractPixels -> ApplyOnnxModel, or, for a model exported with
+// `--resize` (metadata fsac.resize_in_graph = true), which resizes inside the graph, the decoded images at their own
+// size -> ExtractPixels -> ApplyOnnxModel with no ResizeImages. Nothing of Fsac.MLNet, TorchSharp or libtorch is
+// referenced.
 //
 //   dotnet run --project samples/OnnxScoring -- <model.onnx> <images or folders...> [--scores out.tsv] [--input-size WxH]
 //
@@ -49,7 +51,9 @@ public static class Program
         var results = Score(model, images);
 
         Console.WriteLine($"model      {model.Path}");
-        Console.WriteLine($"input      {PixelsInput} [N, 3, {model.Height}, {model.Width}] (W x H = {model.Width}x{model.Height})");
+        Console.WriteLine(model.ResizeInGraph
+            ? $"input      {PixelsInput} [N, 3, {model.Height}, {model.Width}]: the decoded {model.Width}x{model.Height} images, resized inside the graph (fsac.resize_in_graph)"
+            : $"input      {PixelsInput} [N, 3, {model.Height}, {model.Width}] (W x H = {model.Width}x{model.Height}), resized by ML.NET's ResizeImages");
         Console.WriteLine($"threshold  {(model.Threshold is { } t ? t.ToString("R", CultureInfo.InvariantCulture) + " (fsac.threshold; is_anomaly is score >= it)" : "(not in the metadata)")}");
 
         foreach (var r in results)
@@ -72,15 +76,19 @@ public static class Program
         return 0;
     }
 
-    /// <summary>
-    /// The ML.NET pipeline. ResizeImages (IsoCrop, centre anchor) scales the image so that it covers W x H and crops
-    /// the overflow, as the library's layout does for an image of the exported size, but it resamples with SkiaSharp
-    /// (whole-pixel crop offsets, its own filter) where the library uses ImageSharp's triangle filter, so scores differ
-    /// slightly (README, "From ML.NET, without TorchSharp"). ExtractPixels with RGB colours in ARGB order, planar (not
-    /// interleaved), scale 1 and offset 0 gives float32 R, G, B planes on the 0..255 scale: the graph's <c>pixels</c>
-    /// input, which normalises inside. The row's vector of 3*H*W floats is fed as [1, 3, H, W].
-    /// </summary>
     private static List<ScoredImage> Score(ModelInfo model, IReadOnlyList<string> images)
+        => model.ResizeInGraph ? ScoreDecoded(model, images) : ScoreResized(model, images);
+
+    /// <summary>
+    /// The ML.NET pipeline for a plain export. ResizeImages (IsoCrop, centre anchor) scales the image so that it covers
+    /// W x H and crops the overflow, as the library's layout does for an image of the exported size, but it resamples
+    /// with SkiaSharp (whole-pixel crop offsets, its own filter) where the library uses ImageSharp's triangle filter, so
+    /// scores differ slightly (README, "From ML.NET, without TorchSharp"). ExtractPixels with RGB colours in ARGB order, planar (not
+    /// interleaved), scale 1 and offset 0 gives float32 R, G, B planes on the 0..255 scale: the graph's <c>pixels</c>
+    /// input, which normalises inside. The row's vector of 3*H*W floats is fed as [1, 3, H, W]. A model exported with
+    /// <c>fsac export --resize</c> needs none of this resizing (<see cref="ScoreDecoded"/>).
+    /// </summary>
+    private static List<ScoredImage> ScoreResized(ModelInfo model, IReadOnlyList<string> images)
     {
         var ml = new MLContext(seed: 0);
         var data = ml.Data.LoadFromEnumerable(images.Select(p => new ImageInput { ImagePath = p }));
@@ -94,7 +102,67 @@ public static class Program
                 modelFile: model.Path, shapeDictionary: new Dictionary<string, int[]> { [PixelsInput] = [1, 3, model.Height, model.Width] },
                 gpuDeviceId: null, fallbackToCpu: false));
 
-        var scored = pipeline.Fit(data).Transform(data);
+        return Collect(ml, pipeline.Fit(data).Transform(data), model, images);
+    }
+
+    /// <summary>
+    /// The pipeline for a model that resizes inside its graph: the images are only decoded, with SkiaSharp's
+    /// <see cref="MLImage.CreateFromFile"/> as LoadImages decodes them, and checked to have the exported size; ExtractPixels
+    /// (as above) and ApplyOnnxModel follow, with no ResizeImages, so that the graph alone resizes. ExtractPixels needs
+    /// images of a known size, which LoadImages' output does not declare, so the decoded images come in through
+    /// LoadFromEnumerable as a column declared W x H. Each image is released once the next one is decoded.
+    /// </summary>
+    private static List<ScoredImage> ScoreDecoded(ModelInfo model, IReadOnlyList<string> images)
+    {
+        var ml = new MLContext(seed: 0);
+        DataViewTypeManager.Register(new ImageDataViewType(model.Height, model.Width), typeof(MLImage));
+        var data = ml.Data.LoadFromEnumerable(Decode(model, images));
+        var pipeline = ml.Transforms.ExtractPixels(outputColumnName: PixelsInput, inputColumnName: nameof(DecodedImage.Image),
+                colorsToExtract: ImagePixelExtractingEstimator.ColorBits.Rgb, orderOfExtraction: ImagePixelExtractingEstimator.ColorsOrder.ARGB,
+                interleavePixelColors: false, offsetImage: 0f, scaleImage: 1f, outputAsFloatArray: true)
+            .Append(ml.Transforms.ApplyOnnxModel(outputColumnNames: [ScoreOutput, IsAnomalyOutput], inputColumnNames: [PixelsInput],
+                modelFile: model.Path, shapeDictionary: new Dictionary<string, int[]> { [PixelsInput] = [1, 3, model.Height, model.Width] },
+                gpuDeviceId: null, fallbackToCpu: false));
+        return Collect(ml, pipeline.Fit(data).Transform(data), model, images);
+    }
+
+    private static IEnumerable<DecodedImage> Decode(ModelInfo model, IReadOnlyList<string> images)
+    {
+        DecodedImage? previous = null;
+        try
+        {
+            foreach (var path in images)
+            {
+                MLImage image;
+                try
+                {
+                    image = MLImage.CreateFromFile(path);
+                }
+                catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException)
+                {
+                    throw new BadInputException($"cannot read image '{path}': SkiaSharp, which ML.NET's image transforms use, does not decode it ({FirstLine(e.Message)})");
+                }
+                if (image.Width != model.Width || image.Height != model.Height)
+                {
+                    var (width, height) = (image.Width, image.Height);
+                    image.Dispose();
+                    throw new BadInputException($"'{path}' is {width}x{height}, but '{model.Path}' resizes inside its graph and takes " +
+                        $"{model.Width}x{model.Height} images (fsac.image_width/fsac.image_height); export it for this size (fsac export --image-size WxH --resize)");
+                }
+                previous?.Image?.Dispose();
+                previous = new DecodedImage { ImagePath = path, Image = image };
+                yield return previous;
+            }
+        }
+        finally
+        {
+            previous?.Image?.Dispose();
+        }
+    }
+
+    // Reads the scored rows, in the input order; an image that does not decode is named.
+    private static List<ScoredImage> Collect(MLContext ml, IDataView scored, ModelInfo model, IReadOnlyList<string> images)
+    {
         var results = new List<ScoredImage>(images.Count);
         try
         {
@@ -107,6 +175,9 @@ public static class Program
         }
         catch (Exception e) when (e is not BadInputException)
         {
+            // ML.NET wraps what the decoding above throws.
+            for (var inner = e; inner is not null; inner = inner.InnerException)
+                if (inner is BadInputException bad) throw bad;
             // ML.NET may read rows on several threads and wraps the cause; find the image that does not decode.
             foreach (var image in images)
             {
@@ -154,13 +225,16 @@ public static class Program
             int? Meta(string key) => metadata.TryGetValue(key, out var v) && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : null;
             var dims = input.Dimensions;
             (int W, int H)? graph = dims.Length == 4 && dims[2] > 0 && dims[3] > 0 ? (dims[3], dims[2]) : null;
+            // A model exported with --resize takes the decoded image at its own size and resizes inside the graph.
+            bool resizeInGraph = metadata.TryGetValue("fsac.resize_in_graph", out var r) && string.Equals(r, "true", StringComparison.OrdinalIgnoreCase);
+            var (widthKey, heightKey) = resizeInGraph ? ("fsac.image_width", "fsac.image_height") : ("fsac.input_width", "fsac.input_height");
             var size = inputSize
-                ?? (Meta("fsac.input_width") is { } w && Meta("fsac.input_height") is { } h ? (w, h) : graph)
+                ?? (Meta(widthKey) is { } w && Meta(heightKey) is { } h ? (w, h) : graph)
                 ?? throw new BadInputException($"'{path}' records no input size (fsac.input_width/fsac.input_height) and its input is not fixed; pass --input-size WxH");
             if (graph is { } g && g != size)
                 throw new BadInputException($"--input-size {size.Item1}x{size.Item2} does not match the graph's input [N, 3, {g.H}, {g.W}] (W x H = {g.W}x{g.H})");
             float? threshold = metadata.TryGetValue("fsac.threshold", out var t) && float.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out float f) ? f : null;
-            return new ModelInfo(path, size.Item1, size.Item2, threshold);
+            return new ModelInfo(path, size.Item1, size.Item2, threshold, resizeInGraph);
         }
     }
 
@@ -197,7 +271,8 @@ public static class Program
                 case "-h" or "--help":
                     Console.WriteLine(Usage);
                     Console.WriteLine("Prints each image's score and decision (the graph's is_anomaly); --scores also writes them as TSV " +
-                        "(image, score, anomalous). --input-size overrides the W x H read from the model's metadata.");
+                        "(image, score, anomalous). --input-size overrides the W x H read from the model's metadata. A model exported " +
+                        "with `fsac export --resize` (fsac.resize_in_graph) takes the images as decoded, at the exported size, and resizes them itself.");
                     return (null, inputs, null, null);
                 case "--scores":
                     scores = Value();
@@ -228,7 +303,8 @@ public static class Program
 
     private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 
-    private sealed record ModelInfo(string Path, int Width, int Height, float? Threshold);
+    // Width x Height: the graph's input, which for a model that resizes inside its graph is the decoded image's size.
+    private sealed record ModelInfo(string Path, int Width, int Height, float? Threshold, bool ResizeInGraph);
 
     private sealed record ScoredImage(string Image, float Score, bool Anomalous);
 
@@ -237,6 +313,13 @@ public static class Program
     public sealed class ImageInput
     {
         public string ImagePath { get; set; } = "";
+    }
+
+    public sealed class DecodedImage
+    {
+        public string ImagePath { get; set; } = "";
+
+        public MLImage? Image { get; set; }
     }
 
     public sealed class ScoredRow

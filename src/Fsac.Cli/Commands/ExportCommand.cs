@@ -12,7 +12,9 @@ namespace Fsac.Cli.Commands;
 /// <summary>
 /// <c>fsac export</c>: writes a saved PatchCore model (default, patchcore) as one ONNX graph
 /// (<see cref="Fsac.MLNet.Fsac.MLNet.Classifiers.FewShotAnomalyClassifier.ExportOnnx(string, int?, int?)"/>): resized RGB
-/// pixels in, score, decision and patch-grid anomaly map out.
+/// pixels in, score, decision and patch-grid anomaly map out; with <c>--resize</c>
+/// (<see cref="Fsac.MLNet.Fsac.MLNet.Classifiers.FewShotAnomalyClassifier.ExportOnnx(string, int?, int?, bool)"/>) the
+/// decoded images at <c>--image-size</c> in, resized inside the graph as the library resizes them.
 /// </summary>
 public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.Settings>
 {
@@ -38,6 +40,11 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
         [Description("Width x height of the camera's images, which fixes the graph's input size (default: a square image).")]
         public string? ImageSize { get; init; }
 
+        [CommandOption("--resize")]
+        [Description("Put the resize into the graph: its input is then the decoded image at --image-size (float32 [N, 3, H, W], RGB 0..255), " +
+            "which the graph resizes exactly as the library does (opset 18). Needs --image-size.")]
+        public bool Resize { get; init; }
+
         [CommandOption("-v|--verbose")]
         [Description("Print stack traces on errors.")]
         public bool Verbose { get; init; }
@@ -49,6 +56,8 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
             if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model <FILE> is required.");
             if (Triton is not null && Out is not null) return ValidationResult.Error("--out and --triton exclude each other: --triton writes its own model.onnx.");
             if (Name is not null && Triton is null) return ValidationResult.Error("--name names the model in a Triton repository; give --triton <DIR> too.");
+            if (Resize && ImageSize is null)
+                return ValidationResult.Error("--resize needs --image-size <WxH>: the graph's input is then the decoded image at that size (e.g. --image-size 576x768 --resize).");
             return ImageSize is not null && ParseSize(ImageSize) is null
                 ? ValidationResult.Error($"--image-size must be WIDTHxHEIGHT in pixels (e.g. 640x480), not '{ImageSize}'.")
                 : ValidationResult.Success();
@@ -70,10 +79,12 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
         var output = Path.GetFullPath(settings.Out ?? Path.ChangeExtension(settings.Model!, ".onnx"));
         OutputFile.CreateFolderFor(output);
         using var model = ModelFile.Load(settings.Model!, vocabulary: null);
-        OutputFile.Write(output, stream => model.ExportOnnx(stream, size?.Width, size?.Height));
+        OutputFile.Write(output, stream => model.ExportOnnx(stream, size?.Width, size?.Height, settings.Resize));
         var table = new Table().HideHeaders().AddColumns("", "");
         table.AddRow("onnx", Markup.Escape(output));
-        table.AddRow("input", Markup.Escape($"{OnnxExport.PixelsInput}: float32 [N, 3, H, W], RGB 0..255, resized, not normalised"));
+        table.AddRow("input", Markup.Escape(settings.Resize && size is { } s
+            ? $"{OnnxExport.PixelsInput}: float32 [N, 3, {s.Height}, {s.Width}], RGB 0..255, the decoded {s.Width}x{s.Height} image (resized inside the graph), not normalised"
+            : $"{OnnxExport.PixelsInput}: float32 [N, 3, H, W], RGB 0..255, resized, not normalised"));
         table.AddRow("outputs", Markup.Escape($"{OnnxExport.ScoreOutput} [N], {OnnxExport.IsAnomalyOutput} [N], {OnnxExport.AnomalyMapOutput} [N, H/8, W/8]"));
         table.AddRow("threshold", model.Threshold.ToString("F4", CultureInfo.InvariantCulture));
         console.Write(table);
@@ -88,7 +99,7 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
         var folder = Path.GetFullPath(Path.Combine(repository, name));
         OutputFile.CreateFolderFor(Path.Combine(folder, "1", "model.onnx"));
         using var model = ModelFile.Load(settings.Model!, vocabulary: null);
-        model.ExportTriton(repository, name, size?.Width, size?.Height);
+        model.ExportTriton(repository, name, size?.Width, size?.Height, settings.Resize);
         var table = new Table().HideHeaders().AddColumns("", "");
         table.AddRow("repository", Markup.Escape(Path.GetFullPath(repository)));
         table.AddRow("model", Markup.Escape($"{name}: 1/model.onnx, config.pbtxt (onnxruntime backend, CPU, dynamic batching)"));

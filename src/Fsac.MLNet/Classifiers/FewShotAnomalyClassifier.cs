@@ -175,17 +175,31 @@ public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
     /// <paramref name="imageWidth"/> × <paramref name="imageHeight"/> image (a square one when neither is given).
     /// </summary>
     /// <exception cref="NotSupportedException">The method or its encoder has no ONNX form; the message names it.</exception>
-    public void ExportOnnx(Stream output, int? imageWidth = null, int? imageHeight = null) => lifetime.Run(() =>
+    public void ExportOnnx(Stream output, int? imageWidth = null, int? imageHeight = null)
+        => ExportOnnx(output, imageWidth, imageHeight, resizeInGraph: false);
+
+    /// <summary>
+    /// Writes a PatchCore model as one ONNX graph (<see cref="PatchCoreClassifier.ExportOnnx(Stream, int?, int?, bool)"/>);
+    /// with <paramref name="resizeInGraph"/> its input is the decoded <paramref name="imageWidth"/> × <paramref name="imageHeight"/>
+    /// image, float32 <c>[N, 3, imageHeight, imageWidth]</c>, which the graph resizes as the library does.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The method or its encoder has no ONNX form; the message names it.</exception>
+    /// <exception cref="ArgumentException"><paramref name="resizeInGraph"/> without the image size.</exception>
+    public void ExportOnnx(Stream output, int? imageWidth, int? imageHeight, bool resizeInGraph) => lifetime.Run(() =>
     {
         if (Inner is not PatchCoreClassifier memory)
             throw new NotSupportedException($"A '{AnomalyMethodOptions.NameOf(Method)}' model has no ONNX export; only PatchCore models (the default method included) have one.");
-        memory.ExportOnnx(output, imageWidth, imageHeight);
+        memory.ExportOnnx(output, imageWidth, imageHeight, resizeInGraph);
         return 0;
     });
 
     /// <summary>Writes the ONNX graph (see <see cref="ExportOnnx(Stream, int?, int?)"/>) to a file atomically.</summary>
     public void ExportOnnx(string path, int? imageWidth = null, int? imageHeight = null)
         => AtomicFile.Write(path, stream => ExportOnnx(stream, imageWidth, imageHeight));
+
+    /// <summary>Writes the ONNX graph (see <see cref="ExportOnnx(Stream, int?, int?, bool)"/>) to a file atomically.</summary>
+    public void ExportOnnx(string path, int? imageWidth, int? imageHeight, bool resizeInGraph)
+        => AtomicFile.Write(path, stream => ExportOnnx(stream, imageWidth, imageHeight, resizeInGraph));
 
     /// <summary>
     /// Writes a Triton Inference Server model repository entry for the ONNX graph of <see cref="ExportOnnx(Stream, int?, int?)"/>:
@@ -195,9 +209,20 @@ public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
     /// <exception cref="NotSupportedException">The method or its encoder has no ONNX form; the message names it.</exception>
     /// <exception cref="ArgumentException">The name is not a valid model name, or the batch size is below 1.</exception>
     public string ExportTriton(string repository, string name = "fsac", int? imageWidth = null, int? imageHeight = null, int maxBatchSize = 8)
+        => ExportTriton(repository, name, imageWidth, imageHeight, resizeInGraph: false, maxBatchSize);
+
+    /// <summary>
+    /// Writes a Triton model repository entry as <see cref="ExportTriton(string, string, int?, int?, int)"/> does, for the
+    /// graph of <see cref="ExportOnnx(Stream, int?, int?, bool)"/>: with <paramref name="resizeInGraph"/> the server
+    /// takes the decoded images at their original size and the graph resizes them.
+    /// </summary>
+    /// <returns>The model's folder in the repository.</returns>
+    /// <exception cref="NotSupportedException">The method or its encoder has no ONNX form; the message names it.</exception>
+    /// <exception cref="ArgumentException">The name is not a valid model name, the batch size is below 1, or <paramref name="resizeInGraph"/> lacks the image size.</exception>
+    public string ExportTriton(string repository, string name, int? imageWidth, int? imageHeight, bool resizeInGraph, int maxBatchSize = 8)
     {
         using var graph = new MemoryStream();
-        ExportOnnx(graph, imageWidth, imageHeight);
+        ExportOnnx(graph, imageWidth, imageHeight, resizeInGraph);
         return TritonRepository.Write(repository, name, graph.ToArray(), maxBatchSize);
     }
 

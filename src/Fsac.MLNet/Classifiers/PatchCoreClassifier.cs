@@ -258,11 +258,29 @@ public sealed class PatchCoreClassifier : IAnomalyClassifier, IEncodedScorer
     /// <exception cref="NotSupportedException">The encoder has no ONNX form (only ResNet18 in float32 has one); the message names it.</exception>
     /// <exception cref="ArgumentException">Only one of the width and height is given.</exception>
     public void ExportOnnx(Stream output, int? imageWidth = null, int? imageHeight = null)
-        => OnnxExport.Write(memory, Options, Threshold, MethodName, BackboneName, encoder, output, imageWidth, imageHeight);
+        => ExportOnnx(output, imageWidth, imageHeight, resizeInGraph: false);
+
+    /// <summary>
+    /// Writes the model as one ONNX graph as <see cref="ExportOnnx(Stream, int?, int?)"/> does; with
+    /// <paramref name="resizeInGraph"/> the graph also resizes: its input <c>pixels</c> is then the decoded
+    /// <paramref name="imageWidth"/> × <paramref name="imageHeight"/> image itself, float32 <c>[N, 3, imageHeight, imageWidth]</c>
+    /// RGB on the 0..255 scale, and the graph (opset 18) starts with the encoder's own resize to its input layout
+    /// (crop, ONNX <c>Resize</c> linear with antialiasing on half-pixel centres, centred cut, rounding to whole values),
+    /// so that no resizer outside the graph (ML.NET's <c>ResizeImages</c>, SkiaSharp, OpenCV) changes the scores. The
+    /// metadata records <c>fsac.resize_in_graph</c> = <c>true</c> and <c>fsac.image_width</c>/<c>fsac.image_height</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="resizeInGraph"/> without the image size, or only one of the width and height.</exception>
+    /// <exception cref="NotSupportedException">The encoder has no ONNX form or no in-graph resize (only ResNet18 in float32 has them); the message names it.</exception>
+    public void ExportOnnx(Stream output, int? imageWidth, int? imageHeight, bool resizeInGraph)
+        => OnnxExport.Write(memory, Options, Threshold, MethodName, BackboneName, encoder, output, imageWidth, imageHeight, resizeInGraph);
 
     /// <summary>Writes the ONNX graph (see <see cref="ExportOnnx(Stream, int?, int?)"/>) to a file atomically.</summary>
     public void ExportOnnx(string path, int? imageWidth = null, int? imageHeight = null)
         => AtomicFile.Write(path, stream => ExportOnnx(stream, imageWidth, imageHeight));
+
+    /// <summary>Writes the ONNX graph (see <see cref="ExportOnnx(Stream, int?, int?, bool)"/>) to a file atomically.</summary>
+    public void ExportOnnx(string path, int? imageWidth, int? imageHeight, bool resizeInGraph)
+        => AtomicFile.Write(path, stream => ExportOnnx(stream, imageWidth, imageHeight, resizeInGraph));
 
     /// <summary>Loads a model saved by <see cref="Save(Stream)"/> to run on <paramref name="encoder"/> (borrowed).</summary>
     /// <exception cref="IncompatibleModelException">The model was fitted with another encoder or patch width.</exception>

@@ -12,8 +12,8 @@ using Google.Protobuf;
 namespace Fsac.MLNet.Export;
 
 /// <summary>
-/// ONNX export of a fitted PatchCore model (<c>PatchCoreClassifier.ExportOnnx</c>): one
-/// self-contained graph (opset 17, float32) from resized pixels to the decision, for ONNX Runtime or any other ONNX
+/// ONNX export of a fitted PatchCore model (<c>PatchCoreClassifier.ExportOnnx</c>): one self-contained graph (opset 17,
+/// float32; opset 18 with the in-graph resize) from resized pixels to the decision, for ONNX Runtime or any other ONNX
 /// engine. The network's weights and the memory bank are initializers.
 /// </summary>
 /// <remarks>
@@ -33,10 +33,18 @@ namespace Fsac.MLNet.Export;
 /// Gaussian of σ = <see cref="PatchCoreOptions.MapSigma"/> pixels (<see cref="Maps.AnomalyMapBuilder"/>); a
 /// caller that wants such maps does that step itself. The metadata (<c>fsac.*</c> keys) records the threshold, the
 /// input size, σ and the backbone.</para>
+/// <para>Exported with <c>resizeInGraph</c> (<c>fsac export --resize</c>), the graph (opset 18) takes the decoded image
+/// at the original size given at export instead, float32 <c>[N, 3, H0, W0]</c> RGB on the 0..255 scale, and starts with
+/// the encoder's own resize (<see cref="ImageResizeGraph"/>), so that no resizer outside it changes the scores; the
+/// metadata then has <c>fsac.resize_in_graph</c> = <c>true</c> and <c>fsac.image_width</c>/<c>fsac.image_height</c>,
+/// while <c>fsac.input_width</c>/<c>fsac.input_height</c> stay the resized size inside.</para>
 /// </remarks>
 public static class OnnxExport
 {
-    /// <summary>The input: resized RGB pixels, float32 <c>[N, 3, H, W]</c> on the 0..255 scale.</summary>
+    /// <summary>
+    /// The input: resized RGB pixels, float32 <c>[N, 3, H, W]</c> on the 0..255 scale; for an export with the in-graph
+    /// resize, the decoded images at their original size, <c>[N, 3, H0, W0]</c>.
+    /// </summary>
     public const string PixelsInput = "pixels";
 
     /// <summary>The image scores, float32 <c>[N]</c>.</summary>
@@ -52,28 +60,48 @@ public static class OnnxExport
     /// Writes the ONNX graph of a fitted PatchCore model (its memory, options, threshold, method and backbone names,
     /// and encoder) for inputs of the layout of a <paramref name="imageWidth"/> × <paramref name="imageHeight"/> image.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="resizeInGraph"/> the input is instead the decoded image at the given size,
+    /// float32 <c>[N, 3, imageHeight, imageWidth]</c>, and the graph (opset <see cref="OnnxGraphBuilder.ResizeOpset"/>)
+    /// starts with the encoder's resize (<see cref="ImageResizeGraph"/>).
+    /// </remarks>
     internal static void Write(PatchMemory memory, PatchCoreOptions options, float threshold, string methodName, string backboneName,
-        IImageEncoder encoder, Stream output, int? imageWidth, int? imageHeight)
+        IImageEncoder encoder, Stream output, int? imageWidth, int? imageHeight, bool resizeInGraph = false)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (encoder is not ResNet18Encoder resnet)
-            throw new NotSupportedException($"ONNX export supports PatchCore on ResNet18 only; this model's encoder '{encoder.Name}' has no ONNX form.");
+            throw new NotSupportedException(resizeInGraph
+                ? $"{ImageResizeGraph.OptionName}: the in-graph resize reproduces ResNet18Encoder's resize only, and this model's encoder '{encoder.Name}' has no ONNX form."
+                : $"ONNX export supports PatchCore on ResNet18 only; this model's encoder '{encoder.Name}' has no ONNX form.");
         if (resnet.Precision != EncoderPrecision.Float32)
             throw new NotSupportedException($"ONNX export needs a Float32 encoder; this model's memory was built with EncoderPrecision.{resnet.Precision} features.");
         if (imageWidth.HasValue != imageHeight.HasValue)
             throw new ArgumentException("Give both the image width and height, or neither (a square image).", imageWidth.HasValue ? nameof(imageHeight) : nameof(imageWidth));
+        if (resizeInGraph && imageWidth is null)
+            throw new ArgumentException($"{ImageResizeGraph.OptionName} needs the images' original size, which becomes the graph's input size: " +
+                "give imageWidth and imageHeight (--image-size WxH).", nameof(imageWidth));
         var layout = encoder.Layout(imageWidth ?? encoder.ImageSize, imageHeight ?? encoder.ImageSize);
         int height = layout.Height, width = layout.Width;
+        ImageResizeGraph.Plan? resize = resizeInGraph ? ImageResizeGraph.For(resnet, imageWidth!.Value, imageHeight!.Value) : null;
         var (gridHeight, gridWidth) = ResNetOnnxGraph.PatchGrid(resnet.Backbone.Config, height, width);
         long patches = (long)gridHeight * gridWidth, channels = memory.Channels, rows = memory.Count;
         long k = Math.Min(options.TopK, patches);
 
-        var g = new OnnxGraphBuilder("fsac_patchcore");
-        g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, height, width);
+        var g = new OnnxGraphBuilder("fsac_patchcore", resize is null ? OnnxGraphBuilder.Opset : OnnxGraphBuilder.ResizeOpset);
+        string pixels = PixelsInput;
+        if (resize is { } plan)
+        {
+            g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, plan.ImageHeight, plan.ImageWidth);
+            pixels = ImageResizeGraph.Add(g, plan, PixelsInput);
+        }
+        else
+        {
+            g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, height, width);
+        }
         // The encoder's normalisation: channels reordered (RGB to BGR), then the mean image subtracted.
         var order = g.Initializer("channel_order", resnet.ChannelOrder.Select(c => (long)c).ToArray(), 3);
         var mean = g.Initializer("mean_image", resnet.MeanImage(width, height), 1, 3, height, width);
-        var normalised = g.Node("Sub", "normalised", [g.Node("Gather", "reordered", [PixelsInput, order], Int("axis", 1)), mean]);
+        var normalised = g.Node("Sub", "normalised", [g.Node("Gather", "reordered", [pixels, order], Int("axis", 1)), mean]);
         var features = ResNetOnnxGraph.PatchFeatures(g, resnet.Backbone, normalised);
 
         // [N, C, h, w] to one row per patch, [N, h·w, C], in the grid's row-major order.
@@ -82,7 +110,7 @@ public static class OnnxExport
         var epsilon = g.Initializer("epsilon", [1e-12f]);
         if (options.Normalize)
         {
-            var norms = g.Node("ReduceL2", "patch_rows.norm", [queries], Ints("axes", 2), Int("keepdims", 1));
+            var norms = g.Reduce("ReduceL2", "patch_rows.norm", queries, [2], keepDims: true);
             queries = g.Node("Div", "patch_rows.unit", [queries, g.Node("Max", "patch_rows.norm.floor", [norms, epsilon])]);
         }
 
@@ -95,13 +123,13 @@ public static class OnnxExport
             var products = g.Node("MatMul", "products", [queries, memoryT]);
             var scaled = g.Node("Mul", "products.scaled", [products, g.Initializer("minus_two", [-2f])]);
             var combined = g.Node("Add", "partial_sq_distances", [scaled, memoryNorms]);
-            var nearest = g.Node("ReduceMin", "nearest_partial", [combined], Ints("axes", 2), Int("keepdims", 0));
-            var queryNorms = g.Node("ReduceSumSquare", "patch_rows.sq_norm", [queries], Ints("axes", 2), Int("keepdims", 0));
+            var nearest = g.Reduce("ReduceMin", "nearest_partial", combined, [2], keepDims: false);
+            var queryNorms = g.Reduce("ReduceSumSquare", "patch_rows.sq_norm", queries, [2], keepDims: false);
             var squared = g.Node("Add", "nearest_sq_distances", [nearest, queryNorms]);
             var distances = g.Node("Sqrt", "distances", [g.Node("Max", "nearest_sq_distances.floor", [squared, epsilon])]);
 
             var top = g.Node("TopK", "top_distances", [distances, g.Initializer("top_k", [k], 1)], 2, Int("axis", 1), Int("largest", 1), Int("sorted", 1))[0];
-            var score = g.Node("ReduceMean", "image_score", [top], Ints("axes", 1), Int("keepdims", 0));
+            var score = g.Reduce("ReduceMean", "image_score", top, [1], keepDims: false);
             var decision = g.Node("GreaterOrEqual", "decision", [score, g.Initializer("threshold", [threshold])]);
             var mapShape = g.Node("Concat", "map_shape", [ResNetOnnxGraph.Shape(g, features, "patches.batch", 0, 1),
                 ResNetOnnxGraph.Shape(g, features, "patches.grid", 2, 4)], Int("axis", 0));
@@ -118,12 +146,20 @@ public static class OnnxExport
             ["fsac.method"] = methodName,
             ["fsac.backbone"] = backboneName,
             ["fsac.threshold"] = threshold.ToString("R", invariant),
-            ["fsac.input"] = $"RGB float32 [N, 3, {height}, {width}] on the 0..255 scale, resized bilinearly, not normalised",
+            ["fsac.input"] = resize is { } r
+                ? $"RGB float32 [N, 3, {r.ImageHeight}, {r.ImageWidth}] on the 0..255 scale: the decoded {r.ImageWidth}x{r.ImageHeight} image, not resized, not normalised (the graph resizes it to {width}x{height})"
+                : $"RGB float32 [N, 3, {height}, {width}] on the 0..255 scale, resized bilinearly, not normalised",
             ["fsac.input_width"] = width.ToString(invariant),
             ["fsac.input_height"] = height.ToString(invariant),
+            ["fsac.resize_in_graph"] = resize is null ? "false" : "true",
             ["fsac.map_sigma"] = options.MapSigma.ToString("R", invariant),
             ["fsac.top_k"] = k.ToString(invariant),
         };
+        if (resize is { } p)
+        {
+            metadata["fsac.image_width"] = p.ImageWidth.ToString(invariant);
+            metadata["fsac.image_height"] = p.ImageHeight.ToString(invariant);
+        }
         var version = typeof(OnnxExport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
         g.Build("Fsac.MLNet", version, $"Few-shot PatchCore ({backboneName}): {PixelsInput} to {ScoreOutput}, {IsAnomalyOutput} and {AnomalyMapOutput}.", metadata)
             .WriteTo(output);

@@ -93,6 +93,44 @@ public sealed class ExportCommandTests
     }
 
     [TestMethod]
+    public void ResizeExportsAGraphThatTakesTheDecodedImage_AndScoresItAsTheModelDoes()
+    {
+        var onnx = s_folder.File("out/surface-resize.onnx");
+        var (code, output) = Run("export", "--model", s_model, "--out", onnx, "--image-size", "60x40", "--resize");
+        Assert.AreEqual(ExitCodes.Success, code, output);
+        StringAssert.Contains(output, "resized inside the graph");
+
+        using var model = FewShotAnomalyClassifier.Load(s_model);
+        using var session = new InferenceSession(onnx);
+        CollectionAssert.AreEqual(new[] { -1, 3, 40, 60 }, session.InputMetadata[OnnxExport.PixelsInput].Dimensions, "the decoded 60x40 image");
+        Assert.AreEqual("true", session.ModelMetadata.CustomMetadataMap["fsac.resize_in_graph"]);
+        using var image = SyntheticImages.Defective(new Random(8), 60, 40);
+        var pixels = new DenseTensor<float>(Export.OnnxExportTests.Planes([image]), [1, 3, 40, 60]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.PixelsInput, pixels)]);
+        float score = results.Single(r => r.Name == OnnxExport.ScoreOutput).AsTensor<float>()[0];
+        float expected = model.Score([image])[0];
+        Assert.AreEqual(expected, score, (float)Export.OnnxExportTests.ResizeInGraphTolerance * expected, "the graph resizes as the library does");
+        Assert.AreEqual(expected >= model.Threshold, results.Single(r => r.Name == OnnxExport.IsAnomalyOutput).AsTensor<bool>()[0]);
+
+        var repository = s_folder.File("triton-resize");
+        (code, output) = Run("export", "--model", s_model, "--triton", repository, "--name", "surface", "--image-size", "60x40", "--resize");
+        Assert.AreEqual(ExitCodes.Success, code, output);
+        StringAssert.Contains(File.ReadAllText(Path.Combine(repository, "surface", "config.pbtxt")),
+            $"{{ name: \"{OnnxExport.PixelsInput}\" data_type: TYPE_FP32 dims: [ 3, 40, 60 ] }}");
+    }
+
+    [TestMethod]
+    public void ResizeWithoutAnImageSizeIsRefused_NamingBothOptions()
+    {
+        var onnx = s_folder.File("out/no-size.onnx");
+        var (code, output) = Run("export", "--model", s_model, "--out", onnx, "--resize");
+        Assert.AreEqual(ExitCodes.BadInput, code, output);
+        StringAssert.Contains(output, "--resize");
+        StringAssert.Contains(output, "--image-size");
+        Assert.IsFalse(File.Exists(onnx), "a refused command writes nothing");
+    }
+
+    [TestMethod]
     public void TritonWritesAModelRepositoryWhoseConfigMatchesTheGraph()
     {
         var repository = s_folder.File("triton");

@@ -5,14 +5,20 @@ using Google.Protobuf;
 namespace Fsac.MLNet.Encoders.Onnx;
 
 /// <summary>
-/// Builds one ONNX model (IR version 8, default-domain opset <see cref="Opset"/>) over the generated protobuf classes:
-/// constant tensors (initializers), nodes in topological order, and the graph's named, typed inputs and outputs. Every
-/// value name is unique: a node's output is named after the node.
+/// Builds one ONNX model (IR version 8, default-domain opset <see cref="Opset"/> or <see cref="ResizeOpset"/>) over the
+/// generated protobuf classes: constant tensors (initializers), nodes in topological order, and the graph's named, typed
+/// inputs and outputs. Every value name is unique: a node's output is named after the node.
 /// </summary>
 internal sealed class OnnxGraphBuilder
 {
-    /// <summary>The operator set version the graph is written against.</summary>
+    /// <summary>The operator set version graphs are written against by default.</summary>
     public const int Opset = 17;
+
+    /// <summary>
+    /// The operator set version of graphs that resize images inside (opset 18 gave <c>Resize</c> its <c>antialias</c>
+    /// and <c>axes</c> attributes, and moved the reductions' <c>axes</c> from an attribute to an input).
+    /// </summary>
+    public const int ResizeOpset = 18;
 
     /// <summary>A dimension written as <see cref="BatchDimension"/> in input and output shapes: the batch size, free.</summary>
     public const long Batch = -1;
@@ -25,8 +31,17 @@ internal sealed class OnnxGraphBuilder
     private readonly GraphProto graph;
     private readonly HashSet<string> names = new(StringComparer.Ordinal);
 
-    /// <summary>Starts an empty graph called <paramref name="name"/>.</summary>
-    public OnnxGraphBuilder(string name) => graph = new GraphProto { Name = name };
+    /// <summary>Starts an empty graph called <paramref name="name"/>, written against <paramref name="opset"/>.</summary>
+    public OnnxGraphBuilder(string name, int opset = Opset)
+    {
+        if (opset is not (Opset or ResizeOpset))
+            throw new ArgumentOutOfRangeException(nameof(opset), opset, $"The builder writes opset {Opset} or {ResizeOpset}.");
+        graph = new GraphProto { Name = name };
+        OpsetVersion = opset;
+    }
+
+    /// <summary>The default-domain operator set version this graph is written against.</summary>
+    public int OpsetVersion { get; }
 
     /// <summary>Adds a float32 constant of shape <paramref name="dims"/> (row-major <paramref name="values"/>) and returns its name.</summary>
     public string Initializer(string name, ReadOnlySpan<float> values, params long[] dims)
@@ -46,6 +61,18 @@ internal sealed class OnnxGraphBuilder
     /// </summary>
     public IReadOnlyList<string> Node(string opType, string name, IReadOnlyList<string> inputs, int outputs, params AttributeProto[] attributes)
         => AddNode(opType, name, inputs, [name, .. Enumerable.Range(1, outputs - 1).Select(i => $"{name}.{i}")], attributes);
+
+    /// <summary>
+    /// Adds a reduction (<c>ReduceMin</c>, <c>ReduceMean</c>, <c>ReduceL2</c>, <c>ReduceSumSquare</c>) over
+    /// <paramref name="axes"/>, which opset 18 takes as an input and earlier opsets as an attribute, and returns its output.
+    /// </summary>
+    public string Reduce(string opType, string name, string input, long[] axes, bool keepDims)
+    {
+        var keep = OnnxAttributes.Int("keepdims", keepDims ? 1 : 0);
+        return OpsetVersion >= ResizeOpset
+            ? Node(opType, name, [input, Initializer($"{name}.axes", axes, axes.Length)], keep)
+            : Node(opType, name, [input], OnnxAttributes.Ints("axes", axes), keep);
+    }
 
     /// <summary>Declares a graph input: a tensor of <paramref name="type"/> and shape <paramref name="dims"/> (<see cref="Batch"/> for the batch size).</summary>
     public void Input(string name, TensorProto.Types.DataType type, params long[] dims)
@@ -72,7 +99,7 @@ internal sealed class OnnxGraphBuilder
             DocString = description,
             Graph = graph,
         };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
         foreach (var (key, value) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return model;
     }
