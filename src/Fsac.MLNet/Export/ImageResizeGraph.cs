@@ -1,5 +1,6 @@
+using Fsac.MLNet.Encoders.Onnx;
 using Fsac.MLNet.Encoders;
-using static Fsac.MLNet.Export.OnnxAttributes;
+using static Fsac.MLNet.Encoders.Onnx.OnnxAttributes;
 
 namespace Fsac.MLNet.Export;
 
