@@ -139,13 +139,55 @@ public sealed class HostileNestingTests
         var bytes = NestedSubgraphs(ProtoDepth);
 
         var model = OnnxModelReader.Parse(bytes, "nested.onnx");
-        var attribute = model.Graph.Nodes.Single().Attributes["then_branch"];
-        Assert.IsNull(attribute.Tensor, "graph-valued attributes are not read");
-        Assert.IsNull(attribute.Int);
+        var attribute = model.Nodes.Single().Attribute.Single();
+        Assert.AreEqual("then_branch", attribute.Name);
+        Assert.IsNull(attribute.T, "graph-valued attributes are not read");
+        Assert.IsFalse(attribute.HasI);
 
-        var e = Assert.ThrowsExactly<CheckpointFormatException>(() => OnnxModelReader.Parse(bytes.AsSpan(0, bytes.Length - 1), "cut.onnx"));
+        var e = Assert.ThrowsExactly<CheckpointFormatException>(() => OnnxModelReader.Parse(bytes[..^1], "cut.onnx"));
         Assert.AreEqual("cut.onnx", e.FilePath);
-        StringAssert.Contains(e.Message, "ModelProto field 7 claims");
+        StringAssert.Contains(e.Message, $"the protobuf parser stopped at byte {bytes.Length - 1} of {bytes.Length - 1}");
+        StringAssert.Contains(e.Message, "the input ended unexpectedly");
+    }
+
+    [TestMethod]
+    public void UnknownGroupsNested100000DeepStopAtTheRecursionLimit()
+    {
+        // Groups (wire types 3 and 4) are the one field form protobuf skips by recursing: field 99 of ModelProto,
+        // a group in a group, PickleDepth deep.
+        var bytes = new byte[2 + 4 * PickleDepth];
+        bytes[0] = 1 << 3;
+        bytes[1] = 7;
+        for (int i = 0; i < PickleDepth; i++)
+        {
+            bytes[2 + 2 * i] = 0x9B; // (99 << 3 | 3) as a varint: 0x9B 0x06
+            bytes[3 + 2 * i] = 0x06;
+            bytes[2 + 2 * PickleDepth + 2 * i] = 0x9C; // (99 << 3 | 4)
+            bytes[3 + 2 * PickleDepth + 2 * i] = 0x06;
+        }
+
+        var e = Assert.ThrowsExactly<CheckpointFormatException>(() => OnnxModelReader.Parse(bytes, "groups.onnx"));
+
+        Assert.AreEqual("groups.onnx", e.FilePath);
+        StringAssert.Contains(e.Message, "too many levels of nesting");
+    }
+
+    [TestMethod]
+    public void TheRecursionLimitIsTheSchemasDeepestMessage()
+    {
+        // A graph input whose shape's dimension, the schema's deepest message (6 below ModelProto), holds an unknown
+        // field: read when that field is a nested message, which is skipped unparsed; refused when it is a group,
+        // which would nest one level deeper than any message of the schema.
+        byte[] Model(Action<ProtoWriter> dimension) => new ProtoWriter().Varint(1, 7)
+            .Message(7, g => g.Message(11, v => v.String(1, "x").Message(2, tp => tp.Message(1, tt => tt.Varint(1, 1)
+                .Message(2, s => s.Message(1, d => { d.Varint(1, 3); dimension(d); }))))))
+            .ToArray();
+
+        var model = OnnxModelReader.Parse(Model(d => d.Message(50, m => m.Message(1, mm => mm.Varint(1, 1)))), "message.onnx");
+        CollectionAssert.AreEqual(new long[] { 3 }, model.Inputs.Single().Dims());
+
+        var e = Assert.ThrowsExactly<CheckpointFormatException>(() => OnnxModelReader.Parse(Model(d => d.Group(50, _ => { })), "group.onnx"));
+        StringAssert.Contains(e.Message, "too many levels of nesting");
     }
 
     private static readonly string DeepJson = new string('[', JsonDepth) + new string(']', JsonDepth);

@@ -35,17 +35,40 @@ public sealed class HostileSizeTests
     }
 
     [TestMethod]
-    [DataRow(1L << 31)]
-    [DataRow(long.MaxValue)]
-    public void AProtobufLengthPrefixBeyondTheFileIsRefused(long length)
+    [DataRow(1L << 20, "the input ended unexpectedly")]
+    [DataRow(1L << 31, "negative size")]
+    [DataRow(long.MaxValue, "negative size")]
+    public void AProtobufLengthPrefixBeyondTheFileIsRefused(long length, string problem)
     {
-        var bytes = new ProtoWriter().Varint(1, 7).ToArray().Concat(LengthPrefixed(7, length)).Concat(new byte[16]).ToArray();
+        // The graph's claim, then 16 bytes of what a graph holds (its name).
+        var bytes = new ProtoWriter().Varint(1, 7).ToArray().Concat(LengthPrefixed(7, length))
+            .Concat(new ProtoWriter().String(2, "fourteen chars").ToArray()).ToArray();
 
         var e = ThrowsWithoutAllocating<CheckpointFormatException>(() => OnnxModelReader.Parse(bytes, "long.onnx"));
 
         Assert.AreEqual("long.onnx", e.FilePath);
-        StringAssert.Contains(e.Message, $"ModelProto field 7 claims {length} bytes");
-        StringAssert.Contains(e.Message, "only 16 remain");
+        StringAssert.Contains(e.Message, "the protobuf parser stopped at byte");
+        StringAssert.Contains(e.Message, $"of {bytes.Length}");
+        StringAssert.Contains(e.Message, problem);
+    }
+
+    [TestMethod]
+    public void RawDataClaimingAGigabyteInsideMessagesClaimingAsMuchIsRefused()
+    {
+        // The graph, the initializer and its raw_data all declare 1 GiB, consistently, over 4 KiB of bytes: the
+        // parser reads the claim in chunks of what is there and never allocates what is only declared.
+        const long claim = 1L << 30;
+        var rawData = LengthPrefixed(9, claim);
+        var tensorBody = new ProtoWriter().Varint(2, 1).String(8, "w").ToArray().Concat(rawData).ToArray();
+        var tensor = LengthPrefixed(5, tensorBody.Length + claim).Concat(tensorBody).ToArray();
+        var bytes = new ProtoWriter().Varint(1, 7).ToArray().Concat(LengthPrefixed(7, tensor.Length + claim)).Concat(tensor)
+            .Concat(new byte[4096]).ToArray();
+
+        var e = ThrowsWithoutAllocating<CheckpointFormatException>(() => OnnxModelReader.Parse(bytes, "claim.onnx"));
+
+        Assert.AreEqual("claim.onnx", e.FilePath);
+        StringAssert.Contains(e.Message, $"stopped at byte {bytes.Length} of {bytes.Length}");
+        StringAssert.Contains(e.Message, "the input ended unexpectedly");
     }
 
     private static byte[] LengthPrefixed(int field, long length)

@@ -52,6 +52,22 @@ public sealed class ProtoWriter
         return Bytes(field, inner.ToArray());
     }
 
+    /// <summary>A group (the deprecated wire types 3 and 4): start tag, the fields, end tag.</summary>
+    public ProtoWriter Group(int field, Action<ProtoWriter> build)
+    {
+        Key(field, 3);
+        build(this);
+        Key(field, 4);
+        return this;
+    }
+
+    /// <summary>Bytes as they are, for what no field method writes (a lone tag, garbage).</summary>
+    public ProtoWriter Verbatim(ReadOnlySpan<byte> bytes)
+    {
+        _stream.Write(bytes);
+        return this;
+    }
+
     public ProtoWriter PackedVarints(int field, params long[] values)
     {
         var inner = new ProtoWriter();

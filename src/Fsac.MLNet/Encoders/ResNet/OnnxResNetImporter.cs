@@ -18,12 +18,13 @@ internal static class OnnxResNetImporter
     /// <summary>Reads the architecture and weights of a ResNet backbone graph.</summary>
     public static ImportedResNet ImportBackbone(OnnxModel model, string path)
     {
-        var g = new GraphWalker(model.Graph, path, "a ResNet backbone");
+        var g = new GraphWalker(model, path, "a ResNet backbone");
         var input = g.SingleInput();
-        var inputChannels = input.Shape.Count == 4 ? input.Shape[1] : -1;
-        var size = input.Shape.Count == 4 && input.Shape[2] == input.Shape[3] && input.Shape[2] > 0 ? input.Shape[2] : -1;
+        var shape = input.Dims();
+        var inputChannels = shape.Length == 4 ? shape[1] : -1;
+        var size = shape.Length == 4 && shape[2] == shape[3] && shape[2] > 0 ? shape[2] : -1;
         if (inputChannels != 3 || size < 0)
-            throw g.Fail($"input '{input.Name}' has shape [{string.Join(", ", input.Shape)}], expected [N, 3, S, S].");
+            throw g.Fail($"input '{input.Name}' has shape [{string.Join(", ", shape)}], expected [N, 3, S, S].");
 
         var state = new Dictionary<string, TensorData>(StringComparer.Ordinal);
         var (stem, stemBn) = ReadConvBn(g, g.Only(input.Name, "Conv"), 3, "conv1", "bn1", state);
@@ -40,7 +41,7 @@ internal static class OnnxResNetImporter
         var stages = new List<List<BlockSpec>>();
         var x = pool.Outputs[0];
         var channels = stem.OutChannels;
-        OnnxNode averagePool;
+        NodeProto averagePool;
         while (true)
         {
             var consumers = g.Consumers(x);
@@ -66,7 +67,7 @@ internal static class OnnxResNetImporter
             if (kernel != height || kernel != width || averagePool.GetInts("pads").Any(p => p != 0))
                 throw g.Fail($"average pool '{averagePool.Name}' has a {kernel}x{kernel} window over a {height}x{width} map: not a global pool.");
         }
-        if (!model.Graph.Outputs.Any(o => o.Name == averagePool.Outputs[0]))
+        if (!model.Outputs.Any(o => o.Name == averagePool.Outputs[0]))
             throw g.Fail($"the pooled features '{averagePool.Outputs[0]}' are not a graph output.");
         g.EnsureAllNodesUsed();
         return new ImportedResNet(new ResNetConfig(stem, poolKernel, poolStride, poolPadding, stages), state, size);
@@ -75,11 +76,12 @@ internal static class OnnxResNetImporter
     /// <summary>Reads the channel reorder and mean image of ML.NET's ResNet preprocessing graph.</summary>
     public static PreprocessSpec ImportPreprocessing(OnnxModel model, string path)
     {
-        var g = new GraphWalker(model.Graph, path, "a ResNet preprocessing graph (Split, Concat, Sub)");
+        var g = new GraphWalker(model, path, "a ResNet preprocessing graph (Split, Concat, Sub)");
         var input = g.SingleInput();
-        if (input.Shape.Count != 4 || input.Shape[1] != 3 || input.Shape[2] != input.Shape[3] || input.Shape[2] <= 0)
-            throw g.Fail($"input '{input.Name}' has shape [{string.Join(", ", input.Shape)}], expected [N, 3, S, S].");
-        var size = checked((int)input.Shape[2]);
+        var shape = input.Dims();
+        if (shape.Length != 4 || shape[1] != 3 || shape[2] != shape[3] || shape[2] is <= 0 or > int.MaxValue)
+            throw g.Fail($"input '{input.Name}' has shape [{string.Join(", ", shape)}], expected [N, 3, S, S].");
+        var size = (int)shape[2];
 
         var split = g.Only(input.Name, "Split");
         if (split.GetInt("axis", 0) != 1 || split.Outputs.Count != 3)
@@ -98,14 +100,14 @@ internal static class OnnxResNetImporter
         var mean = g.Initializer(sub, 1);
         if (mean.DType != torch.ScalarType.Float32 || mean.ElementCount != 3L * size * size || mean.Shape[^1] != size || mean.Shape[^2] != size)
             throw g.Fail($"mean image '{sub.Inputs[1]}' has shape [{string.Join(", ", mean.Shape)}], expected [1, 3, {size}, {size}] float32.");
-        if (!model.Graph.Outputs.Any(o => o.Name == sub.Outputs[0]))
+        if (!model.Outputs.Any(o => o.Name == sub.Outputs[0]))
             throw g.Fail($"'{sub.Outputs[0]}' is not a graph output.");
         g.EnsureAllNodesUsed();
         return new PreprocessSpec(size, order, MemoryMarshal.Cast<byte, float>(mean.Data).ToArray());
     }
 
     private static (BlockSpec Block, string Output) ReadBlock(
-        GraphWalker g, string x, long width, IReadOnlyList<OnnxNode> consumers, Dictionary<string, TensorData> state)
+        GraphWalker g, string x, long width, IReadOnlyList<NodeProto> consumers, Dictionary<string, TensorData> state)
     {
         // The main path's first conv is the one whose BN feeds a Relu; a projection's BN feeds the Add.
         var convs = consumers.Where(n => n.OpType == "Conv").ToList();
@@ -125,7 +127,7 @@ internal static class OnnxResNetImporter
         ConvBnSpec? downsample = null;
         if (projection is not null)
         {
-            OnnxNode projectionBn;
+            NodeProto projectionBn;
             (downsample, projectionBn) = ReadConvBn(g, projection, width, "downsample.0", "downsample.1", state);
             shortcut = projectionBn.Outputs[0];
             if (g.Consumers(shortcut) is not [var a] || a != add)
@@ -144,8 +146,8 @@ internal static class OnnxResNetImporter
         return (new BlockSpec(conv1, conv2, downsample), output.Outputs[0]);
     }
 
-    private static (ConvBnSpec Spec, OnnxNode BatchNorm) ReadConvBn(
-        GraphWalker g, OnnxNode conv, long inChannels, string convName, string bnName, Dictionary<string, TensorData> state)
+    private static (ConvBnSpec Spec, NodeProto BatchNorm) ReadConvBn(
+        GraphWalker g, NodeProto conv, long inChannels, string convName, string bnName, Dictionary<string, TensorData> state)
     {
         g.Take(conv);
         if (conv.Inputs.Count != 2)
@@ -177,7 +179,7 @@ internal static class OnnxResNetImporter
         return (new ConvBnSpec(inChannels, outChannels, kernel, stride, padding, bn.GetFloat("epsilon", 1e-5f)), bn);
     }
 
-    private static long SquareAttribute(GraphWalker g, OnnxNode node, string name, long fallback)
+    private static long SquareAttribute(GraphWalker g, NodeProto node, string name, long fallback)
     {
         var values = node.GetInts(name);
         if (values.Count == 0 && fallback > 0) return fallback;
@@ -186,7 +188,7 @@ internal static class OnnxResNetImporter
         return values[0];
     }
 
-    private static Padding2d ReadPads(GraphWalker g, OnnxNode node)
+    private static Padding2d ReadPads(GraphWalker g, NodeProto node)
     {
         var autoPad = node.GetString("auto_pad", "NOTSET");
         if (autoPad is not ("NOTSET" or ""))
