@@ -93,6 +93,12 @@ public sealed class FewShotAnomalyOptions
     /// <summary>Numeric precision of the backbone.</summary>
     public EncoderPrecision Precision { get; set; } = EncoderPrecision.Float32;
 
+    /// <summary>
+    /// The engine of the backbone's frozen passes: <see cref="EncoderEngine.Auto"/> (the faster of TorchSharp and ONNX
+    /// Runtime on this machine, logged at fit time) unless set. Both compute the same features.
+    /// </summary>
+    public EncoderEngine Engine { get; set; } = EncoderEngine.Auto;
+
     /// <summary>Images scored per model call when transforming (memory versus throughput).</summary>
     public int BatchSize { get; set; } = 16;
 

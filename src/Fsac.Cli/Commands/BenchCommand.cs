@@ -96,11 +96,16 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                 table.AddRow($"{settings.Model} image encoder", precision.ToString(), batch.ToString(),
                     $"{perSecond:F2} images/s ({perSecond * vitFlops / 1e9:F1} GFLOP/s)");
             }
-            using var resnet = ResNet18Encoder.LoadDefault(precision);
+            if (precision == EncoderPrecision.Float32)
+            {
+                EngineRows(table, batches, settings.Seconds, ct);
+                continue;
+            }
+            using var resnet = ResNet18Encoder.LoadDefault(precision, EncoderEngine.TorchSharp);
             foreach (var batch in batches)
             {
                 var perSecond = ImagesPerSecond(resnet.EncodeImage, batch, resnet.ImageSize, settings.Seconds, ct);
-                table.AddRow("ResNet18 (ImageNet) encoder", precision.ToString(), batch.ToString(), $"{perSecond:F2} images/s");
+                table.AddRow("ResNet18 (ImageNet) encoder, TorchSharp", precision.ToString(), batch.ToString(), $"{perSecond:F2} images/s");
             }
         }
 
@@ -136,6 +141,35 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         AnsiConsole.MarkupLine($"{settings.Model} vision FLOP per image: {vitFlops / 1e9:F1} G; peak RSS: {PeakRssMegabytes():F0} MB");
         return ExitCodes.Success;
     }
+
+    /// <summary>
+    /// ResNet18's pooled features in float32 on TorchSharp, on ONNX Runtime and on Auto's choice, side by side: each
+    /// batch size is timed in <see cref="EngineRounds"/> rounds that take the three engines in turn (so that load from
+    /// elsewhere hits them alike), and each engine's median rate is shown, Auto's as a share of the faster engine's.
+    /// </summary>
+    private static void EngineRows(Table table, int[] batches, double seconds, CancellationToken ct)
+    {
+        using var torchSharp = ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.TorchSharp);
+        using var onnxRuntime = ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.OnnxRuntime);
+        using var auto = ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.Auto);
+        AnsiConsole.MarkupLine($"ResNet18 engine {auto.Engine}: {Markup.Escape(auto.EngineReason)}");
+        ResNet18Encoder[] engines = [torchSharp, onnxRuntime, auto];
+        foreach (var batch in batches)
+        {
+            var rates = engines.Select(_ => new double[EngineRounds]).ToArray();
+            for (int round = 0; round < EngineRounds; round++)
+                for (int e = 0; e < engines.Length; e++)
+                    rates[e][round] = ImagesPerSecond(engines[e].EncodeImage, batch, auto.ImageSize, seconds / EngineRounds, ct);
+            var medians = rates.Select(r => r.Order().ElementAt(EngineRounds / 2)).ToArray();
+            double faster = Math.Max(medians[0], medians[1]);
+            table.AddRow("ResNet18 (ImageNet) encoder, TorchSharp", "Float32", batch.ToString(), $"{medians[0]:F2} images/s");
+            table.AddRow("ResNet18 (ImageNet) encoder, ONNX Runtime", "Float32", batch.ToString(), $"{medians[1]:F2} images/s");
+            table.AddRow($"ResNet18 (ImageNet) encoder, Auto ({auto.Engine})", "Float32", batch.ToString(),
+                $"{medians[2]:F2} images/s ({medians[2] / faster:F2}x the faster engine)");
+        }
+    }
+
+    private const int EngineRounds = 5;
 
     private static int[] ParseList(string csv)
         => csv.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();

@@ -50,6 +50,10 @@ public sealed class EmbedCommand(IAnsiConsole console) : Command<EmbedCommand.Se
         [Description("fp32 (default) or bf16.")]
         public string DType { get; init; } = "fp32";
 
+        [CommandOption("--engine <ENGINE>")]
+        [Description(EngineOption.Description)]
+        public string Engine { get; init; } = "auto";
+
         [CommandOption("-v|--verbose")]
         [Description("Print stack traces on errors.")]
         public bool Verbose { get; init; }
@@ -59,7 +63,8 @@ public sealed class EmbedCommand(IAnsiConsole console) : Command<EmbedCommand.Se
             if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model is required.");
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out is required.");
             if (ImagePaths.Length == 0 && Texts.Length == 0) return ValidationResult.Error("give --images and/or --texts.");
-            return PrecisionOption.Validate(DType);
+            if (PrecisionOption.Validate(DType) is { Successful: false } dtype) return dtype;
+            return EngineOption.Validate(Engine);
         }
     }
 
@@ -67,7 +72,7 @@ public sealed class EmbedCommand(IAnsiConsole console) : Command<EmbedCommand.Se
     {
         IReadOnlyList<string> files = settings.ImagePaths.Length > 0 ? ImageFiles.Expand(settings.ImagePaths, "--images") : [];
         var precision = PrecisionOption.Parse(settings.DType);
-        using var encoder = BackboneLoader.Create(new BackboneReference(settings.Model, precision), settings.Vocabulary) as ClipEncoder
+        using var encoder = BackboneLoader.Create(new BackboneReference(settings.Model, precision) { Engine = EngineOption.Parse(settings.Engine) }, settings.Vocabulary) as ClipEncoder
             ?? throw new ArgumentException($"'{settings.Model}' is not a CLIP model; fsac embed needs a text tower.");
         var tensors = new Dictionary<string, Tensor>();
         try

@@ -47,6 +47,11 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [DefaultValue("fp32")]
         public string DType { get; init; } = "fp32";
 
+        [CommandOption("--engine <ENGINE>")]
+        [Description(EngineOption.Description)]
+        [DefaultValue("auto")]
+        public string Engine { get; init; } = "auto";
+
         [CommandOption("--shots <LIST>")]
         [Description("Comma-separated shot counts k.")]
         [DefaultValue("1,2,4")]
@@ -145,6 +150,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
             if (string.IsNullOrWhiteSpace(Out)) return ValidationResult.Error("--out <DIR> is required.");
             if (Layout.ToLowerInvariant() is not ("mvtec" or "visa" or "folder")) return ValidationResult.Error($"Unknown --layout '{Layout}'; use mvtec, visa or folder.");
             if (PrecisionOption.Validate(DType) is { Successful: false } dtype) return dtype;
+            if (EngineOption.Validate(Engine) is { Successful: false } engine) return engine;
             if (Preset.ToLowerInvariant() is not ("mvtec" or "visa")) return ValidationResult.Error($"Unknown --preset '{Preset}'; use mvtec or visa.");
             if (Seeds is < 1 or > 1000) return ValidationResult.Error($"--seeds must be between 1 and 1000; got {Seeds}.");
             if (!TryParseShots(Shots, out _)) return ValidationResult.Error($"--shots must be distinct whole numbers of at least 1, e.g. 1,2,4; got '{Shots}'.");
@@ -257,8 +263,10 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         {
             // Check the data before loading (or downloading) the backbone: a wrong path fails in a second.
             var categories = AnomalyDatasets.Discover(data, layout);
-            using var encoder = BackboneLoader.Create(new BackboneReference(settings.Backbone, precision), settings.Vocabulary);
+            var backbone = new BackboneReference(settings.Backbone, precision) { Engine = EngineOption.Parse(settings.Engine) };
+            using var encoder = BackboneLoader.Create(backbone, settings.Vocabulary);
             AnsiConsole.MarkupLine($"{categories.Count} categories, backbone [bold]{Markup.Escape(encoder.Name)}[/], {torch.get_num_threads()} thread(s), output [bold]{Markup.Escape(settings.Out!)}[/]");
+            if (encoder is ResNet18Encoder resnet) AnsiConsole.MarkupLine($"engine [bold]{resnet.Engine}[/]: {Markup.Escape(resnet.EngineReason)}");
             var runner = new EvaluationRunner(encoder);
             EvaluationReport report;
             try

@@ -77,6 +77,10 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
         [Description("Backbone precision: fp32 (default) or bf16.")]
         public string DType { get; init; } = "fp32";
 
+        [CommandOption("--engine <ENGINE>")]
+        [Description(EngineOption.Description)]
+        public string Engine { get; init; } = "auto";
+
         [CommandOption("-v|--verbose")]
         [Description("Print stack traces on errors.")]
         public bool Verbose { get; init; }
@@ -101,7 +105,8 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
             }
             if (Resolution is not null && method is not (AnomalyMethod.PatchCore or AnomalyMethod.FsacPatchCore))
                 return ValidationResult.Error($"--resolution applies to --method patchcore and fsac+patchcore only (the default method sets its own; '{Method}' reads the backbone's input).");
-            return PrecisionOption.Validate(DType);
+            if (PrecisionOption.Validate(DType) is { Successful: false } dtype) return dtype;
+            return EngineOption.Validate(Engine);
         }
 
         /// <summary>The method and settings these options ask for.</summary>
@@ -127,7 +132,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
         foreach (var shot in selection.Shots) console.MarkupLine($"  shot: {Markup.Escape(shot)}");
 
         var options = settings.ToMethodOptions();
-        var backbone = new BackboneReference(settings.Backbone, PrecisionOption.Parse(settings.DType));
+        var backbone = new BackboneReference(settings.Backbone, PrecisionOption.Parse(settings.DType)) { Engine = EngineOption.Parse(settings.Engine) };
         var output = Path.GetFullPath(settings.Out!);
         OutputFile.CreateFolderFor(output);
 
@@ -155,6 +160,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
     {
         console.MarkupLine($"loading backbone [bold]{Markup.Escape(backbone.Spec)}[/] ({backbone.Precision}); method [bold]{options.MethodName}[/]");
         FewShotAnomalyClassifier? model = null;
+        ResNet18Encoder? resnet = null;
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
             .Start(progress =>
@@ -168,7 +174,9 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
                     int epochs = HeadTrainer.StagesOf(options.Fsac.TrainingMode).Count * options.Fsac.EpochsPerStage;
                     training = progress.AddTask($"train {epochs} epochs", autoStart: false, maxValue: Math.Max(1, epochs));
                 }
-                var encoder = CountingEncoder.Wrap(BackboneLoader.Create(backbone, vocabulary), n =>
+                var created = BackboneLoader.Create(backbone, vocabulary);
+                resnet = created as ResNet18Encoder;
+                var encoder = CountingEncoder.Wrap(created, n =>
                 {
                     encoded += n;
                     encoding.Description = $"encode images ({encoded})";
@@ -184,6 +192,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
                     training.StopTask();
                 }
             });
+        if (resnet is not null) console.MarkupLine($"engine [bold]{resnet.Engine}[/]: {Markup.Escape(resnet.EngineReason)}");
         return model!;
     }
 

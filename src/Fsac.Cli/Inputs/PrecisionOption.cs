@@ -3,7 +3,7 @@ using Spectre.Console;
 
 namespace Fsac.Cli.Inputs;
 
-/// <summary>The <c>--dtype</c> option of <c>fsac fit</c>, <c>eval</c> and <c>embed</c>: <c>fp32</c> or <c>bf16</c>.</summary>
+/// <summary>The <c>--dtype</c> option of <c>fsac fit</c>, <c>eval</c> and <c>embed</c>: <c>fp32</c> or <c>bf16</c> (see also <see cref="EngineOption"/>).</summary>
 internal static class PrecisionOption
 {
     /// <summary>Success for <c>fp32</c> or <c>bf16</c> (exactly as written), else the error that names the value.</summary>

@@ -53,7 +53,10 @@ internal static class ModelLoader
         {
             var precision = b.TryGetProperty("precision", out var p) && p.ValueKind == JsonValueKind.String
                 && Enum.TryParse<EncoderPrecision>(p.GetString(), out var parsed) ? parsed : EncoderPrecision.Float32;
-            return new BackboneReference(spec.GetString()!, precision);
+            // Files written before the engine was recorded run on Auto.
+            var engine = b.TryGetProperty("engine", out var en) && en.ValueKind == JsonValueKind.String
+                && Enum.TryParse<EncoderEngine>(en.GetString(), out var named) ? named : EncoderEngine.Auto;
+            return new BackboneReference(spec.GetString()!, precision) { Engine = engine };
         }
         var encoder = doc.RootElement.TryGetProperty("encoder", out var e) && e.ValueKind == JsonValueKind.String ? $" (encoder '{e.GetString()}')" : "";
         throw new InvalidOperationException($"'{source}' does not record the backbone it was fitted on{encoder}; load it with an encoder.");

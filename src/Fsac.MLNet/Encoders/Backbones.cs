@@ -15,14 +15,23 @@ public static class Backbones
     /// <summary>The offline default.</summary>
     public const string Default = "resnet18";
 
-    /// <summary>Creates the encoder <paramref name="spec"/> names, loading libtorch first (<see cref="TorchRuntime.EnsureLoaded"/>).</summary>
+    /// <summary>
+    /// Creates the encoder <paramref name="spec"/> names, loading libtorch first (<see cref="TorchRuntime.EnsureLoaded"/>).
+    /// ResNet18 runs its frozen passes on <paramref name="engine"/> (<see cref="ResNet18Encoder.Engine"/>); CLIP runs on
+    /// TorchSharp, which <see cref="EncoderEngine.Auto"/> then means.
+    /// </summary>
     /// <exception cref="ArgumentException">The specification is none of the accepted forms; the message lists them.</exception>
     /// <exception cref="NativeRuntimeException">libtorch could not be loaded; the message names the fix.</exception>
-    public static IImageEncoder Create(string spec, EncoderPrecision precision = EncoderPrecision.Float32)
+    /// <exception cref="NotSupportedException">
+    /// <see cref="EncoderEngine.OnnxRuntime"/> was asked for a CLIP backbone or bfloat16, or ONNX Runtime is unavailable.
+    /// </exception>
+    public static IImageEncoder Create(string spec, EncoderPrecision precision = EncoderPrecision.Float32, EncoderEngine engine = EncoderEngine.Auto)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
         TorchRuntime.EnsureLoaded();
-        if (spec.Equals(Default, StringComparison.OrdinalIgnoreCase)) return ResNet18Encoder.LoadDefault(precision);
+        if (spec.Equals(Default, StringComparison.OrdinalIgnoreCase)) return ResNet18Encoder.LoadDefault(precision, engine);
+        if (engine == EncoderEngine.OnnxRuntime)
+            throw new NotSupportedException($"The ONNX Runtime engine runs ResNet18 only; the CLIP backbone '{spec}' runs on EncoderEngine.TorchSharp (or Auto).");
         if (Directory.Exists(spec)) return ClipEncoder.Load(spec, precision);
         var colon = spec.IndexOf(':');
         if (colon > 0 && !Path.IsPathRooted(spec))

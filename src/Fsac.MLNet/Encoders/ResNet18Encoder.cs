@@ -20,11 +20,14 @@ namespace Fsac.MLNet.Encoders;
 /// Works offline; features equal ONNX Runtime's on the same input to float32 rounding.
 /// </summary>
 /// <remarks>
-/// Images are resized isotropically so that the shorter side is 224 (bilinear, ImageSharp's triangle filter) and
+/// <para>Images are resized isotropically so that the shorter side is 224 (bilinear, ImageSharp's triangle filter) and
 /// centre-cropped to 224x224. That is what ML.NET's <c>ResizeImages</c> does by default (<c>IsoCrop</c>, centre
 /// anchor) in front of this model, and it keeps the aspect ratio the network was trained with; squashing the whole
 /// image instead would distort defects' shapes. The network runs in eval mode (batch norm uses its stored
-/// statistics), so each feature row depends on its own image only.
+/// statistics), so each feature row depends on its own image only.</para>
+/// <para>Frozen passes (no gradient asked for) run on the <see cref="Engine"/> chosen at load time: TorchSharp, or
+/// ONNX Runtime on a graph of the same network built in memory (<see cref="EncoderEngine"/>); passes that need
+/// gradients always run on TorchSharp.</para>
 /// </remarks>
 public sealed class ResNet18Encoder : IImageEncoder
 {
@@ -42,10 +45,12 @@ public sealed class ResNet18Encoder : IImageEncoder
     // aspect ratio with its shorter side at this many pixels.
     private readonly int? _shorterSide;
     private readonly bool _ownsBackbone;
+    // The ONNX Runtime engine when frozen passes run there, shared with WithResolution views; null on TorchSharp.
+    private readonly OnnxRuntimeResNet? _onnx;
     private readonly ConcurrentDictionary<(int Width, int Height), float[]> _means = new();
 
     private ResNet18Encoder(ResNetBackbone backbone, PreprocessSpec preprocess, int featureDim, string name, EncoderPrecision precision,
-        int? shorterSide, bool ownsBackbone)
+        int? shorterSide, bool ownsBackbone, EncoderEngine engine, string engineReason, OnnxRuntimeResNet? onnx)
     {
         _backbone = backbone;
         _preprocess = preprocess;
@@ -55,6 +60,9 @@ public sealed class ResNet18Encoder : IImageEncoder
         Precision = precision;
         _shorterSide = shorterSide;
         _ownsBackbone = ownsBackbone;
+        Engine = engine;
+        EngineReason = engineReason;
+        _onnx = onnx;
     }
 
     /// <summary><c>resnet18-imagenet-</c> followed by 8 hex digits of the SHA-256 of both ONNX files.</summary>
@@ -76,14 +84,26 @@ public sealed class ResNet18Encoder : IImageEncoder
     public EncoderPrecision Precision { get; }
 
     /// <summary>
+    /// The engine frozen passes run on: <see cref="EncoderEngine.TorchSharp"/> or <see cref="EncoderEngine.OnnxRuntime"/>,
+    /// never <see cref="EncoderEngine.Auto"/> (which is resolved at load time; see <see cref="EngineReason"/>).
+    /// </summary>
+    public EncoderEngine Engine { get; }
+
+    /// <summary>Why <see cref="Engine"/> runs: asked for, or what Auto measured (or found cached), or why it fell back to TorchSharp.</summary>
+    public string EngineReason { get; }
+
+    /// <summary>
     /// Loads the ONNX files that the package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> copies to
     /// <c>DnnImageModels/</c> in the application's output folder (looked for under
     /// <see cref="AppContext.BaseDirectory"/>, then beside this assembly), or, where there is no output folder
     /// (notebooks, scripts), in that package's own <c>tools/</c> folder in the NuGet cache.
     /// </summary>
+    /// <param name="precision">Precision to run the network in.</param>
+    /// <param name="engine">The engine of frozen passes; <see cref="EncoderEngine.Auto"/> takes the faster on this machine.</param>
     /// <exception cref="FileNotFoundException">The model is in none of these folders.</exception>
     /// <exception cref="CheckpointFormatException">A file is corrupt or is not the expected network.</exception>
-    public static ResNet18Encoder LoadDefault(EncoderPrecision precision = EncoderPrecision.Float32)
+    /// <exception cref="NotSupportedException"><see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, or ONNX Runtime is unavailable.</exception>
+    public static ResNet18Encoder LoadDefault(EncoderPrecision precision = EncoderPrecision.Float32, EncoderEngine engine = EncoderEngine.Auto)
     {
         var packageLib = Path.GetDirectoryName(typeof(Microsoft.ML.ResNet18Extension).Assembly.Location);
         var packageTools = string.IsNullOrEmpty(packageLib) ? null : Path.Combine(packageLib, "..", "..", "tools");
@@ -94,7 +114,7 @@ public sealed class ResNet18Encoder : IImageEncoder
             $"{ModelFileName} was not found (looked for {string.Join(" and ", candidates.Select(c => $"'{c}'"))}). " +
             $"It ships with the NuGet package {PackageId}, which copies it to {ModelFolder}/ in the output folder; " +
             "reference that package or pass the file to ResNet18Encoder.Load.", ModelFileName);
-        return Load(model, preprocessModelPath: null, precision);
+        return Load(model, preprocessModelPath: null, precision, engine);
     }
 
     /// <summary>Loads ResNet18 from <paramref name="modelPath"/> (<c>ResNet18.onnx</c>).</summary>
@@ -104,9 +124,12 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// model's folder), then beside the model.
     /// </param>
     /// <param name="precision">Precision to run the network in.</param>
+    /// <param name="engine">The engine of frozen passes; <see cref="EncoderEngine.Auto"/> takes the faster on this machine.</param>
     /// <exception cref="FileNotFoundException">A file does not exist.</exception>
     /// <exception cref="CheckpointFormatException">A file is corrupt or is not the expected network.</exception>
-    public static ResNet18Encoder Load(string modelPath, string? preprocessModelPath = null, EncoderPrecision precision = EncoderPrecision.Float32)
+    /// <exception cref="NotSupportedException"><see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, or ONNX Runtime is unavailable.</exception>
+    public static ResNet18Encoder Load(string modelPath, string? preprocessModelPath = null, EncoderPrecision precision = EncoderPrecision.Float32,
+        EncoderEngine engine = EncoderEngine.Auto)
     {
         ArgumentNullException.ThrowIfNull(modelPath);
         TorchRuntime.EnsureLoaded();
@@ -134,7 +157,9 @@ public sealed class ResNet18Encoder : IImageEncoder
             if (precision == EncoderPrecision.BFloat16) backbone.to(torch.ScalarType.BFloat16);
             // Frozen: gradients flow to the input only and never accumulate in the weights.
             foreach (var parameter in backbone.parameters()) parameter.requires_grad = false;
-            return new ResNet18Encoder(backbone, preprocess, checked((int)imported.Config.FeatureDim), name, precision, shorterSide: null, ownsBackbone: true);
+            var (resolved, reason, onnx) = EngineSelection.Choose(engine, precision, backbone);
+            return new ResNet18Encoder(backbone, preprocess, checked((int)imported.Config.FeatureDim), name, precision, shorterSide: null,
+                ownsBackbone: true, resolved, reason, onnx);
         }
         catch
         {
@@ -217,7 +242,8 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// <summary>
     /// Runs ResNet18 on a preprocessed batch <c>[N, 3, H, W]</c> (float32): the 512-d global average-pooled features
     /// <c>[N, 512]</c> and/or the layer2 + layer3 patch grid <c>[N, 384, H/8, W/8]</c> (float32). Differentiable with
-    /// respect to <paramref name="pixels"/>; the weights are frozen.
+    /// respect to <paramref name="pixels"/>; the weights are frozen. Runs on <see cref="Engine"/> unless
+    /// <paramref name="pixels"/> requires grad with gradients enabled, which always runs on TorchSharp.
     /// </summary>
     public EncodedImages Encode(torch.Tensor pixels, EncoderOutputs outputs)
     {
@@ -226,6 +252,7 @@ public sealed class ResNet18Encoder : IImageEncoder
             throw new ArgumentException($"Expected float32 pixels [N, 3, H, W] with H, W >= 32, got {pixels.dtype} [{string.Join(", ", pixels.shape)}].", nameof(pixels));
         if (_shorterSide is null && (pixels.shape[2] != _preprocess.ImageSize || pixels.shape[3] != _preprocess.ImageSize))
             throw new ArgumentException($"Expected float32 pixels [N, 3, {ImageSize}, {ImageSize}], got [{string.Join(", ", pixels.shape)}].", nameof(pixels));
+        if (_onnx is not null && !(pixels.requires_grad && torch.is_grad_enabled())) return _onnx.Encode(pixels, outputs);
         using var scope = torch.NewDisposeScope();
         var input = Precision == EncoderPrecision.BFloat16 ? pixels.to(torch.ScalarType.BFloat16) : pixels;
         var (pooled, patches) = _backbone.Features(input, outputs.HasFlag(EncoderOutputs.Global), outputs.HasFlag(EncoderOutputs.Patches));
@@ -245,13 +272,15 @@ public sealed class ResNet18Encoder : IImageEncoder
         ArgumentOutOfRangeException.ThrowIfGreaterThan(shorterSide, 2048);
         if (shorterSide % 32 != 0)
             throw new ArgumentOutOfRangeException(nameof(shorterSide), shorterSide, "ResNet18's input sides must be multiples of 32 (e.g. 224, 320, 448).");
-        return new ResNet18Encoder(_backbone, _preprocess, FeatureDim, Name, Precision, shorterSide, ownsBackbone: false);
+        return new ResNet18Encoder(_backbone, _preprocess, FeatureDim, Name, Precision, shorterSide, ownsBackbone: false, Engine, EngineReason, _onnx);
     }
 
-    /// <summary>Releases the network's weights (a <see cref="WithResolution"/> view leaves them to the encoder it came from).</summary>
+    /// <summary>Releases the network's weights and ONNX Runtime sessions (a <see cref="WithResolution"/> view leaves them to the encoder it came from).</summary>
     public void Dispose()
     {
-        if (_ownsBackbone) _backbone.Dispose();
+        if (!_ownsBackbone) return;
+        _onnx?.Dispose();
+        _backbone.Dispose();
     }
 
     // The square default resizes exactly as ML.NET's ResizeImages (IsoCrop, centre) does; other layouts crop the

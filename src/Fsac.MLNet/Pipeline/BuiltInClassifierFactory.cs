@@ -13,7 +13,7 @@ namespace Fsac.MLNet.Pipeline;
 /// </summary>
 internal sealed class BuiltInClassifierFactory(FewShotAnomalyOptions options) : IClassifierFactory
 {
-    private BackboneReference Backbone { get; } = new(options.Backbone, options.Precision);
+    private BackboneReference Backbone { get; } = new(options.Backbone, options.Precision) { Engine = options.Engine };
 
     public IAnomalyClassifier Fit(IReadOnlyList<Image<Rgb24>> normals, IChannel channel, CancellationToken cancellationToken)
     {
@@ -23,7 +23,10 @@ internal sealed class BuiltInClassifierFactory(FewShotAnomalyOptions options) : 
             ? $"FewShotAnomaly: fitting CLIP-FSAC ({fsac.TrainingMode}, {fsac.EpochsPerStage} epochs per stage, " +
               $"'{fsac.SynthesisMethod}' anomalies) on {normals.Count} shot(s) with backbone '{Backbone.Spec}'."
             : $"FewShotAnomaly: fitting the '{method.MethodName}' method on {normals.Count} shot(s) with backbone '{Backbone.Spec}'.");
-        var model = FewShotAnomalyClassifier.Fit(Backbone, normals, method, new ChannelProgress(channel), cancellationToken);
+        var encoder = Backbone.CreateEncoder();
+        if (encoder is ResNet18Encoder resnet)
+            channel.Info(MessageSensitivity.None, $"FewShotAnomaly: encoder engine {resnet.Engine}: {resnet.EngineReason}.");
+        var model = FewShotAnomalyClassifier.Fit(encoder, Backbone, normals, method, new ChannelProgress(channel), cancellationToken);
         if (model.Inner is PatchCoreClassifier memory)
             channel.Info(MessageSensitivity.None, $"FewShotAnomaly: memory bank of {memory.MemoryPatches} patches ({memory.MemoryBytes / 1e6:F1} MB).");
         return model;

@@ -17,7 +17,7 @@ internal static class Rooms
         new("CLIP port", ["Fsac.MLNet.Encoders.Clip"], ["TorchSharp", "Microsoft.ML.Tokenizers"]),
         new("ResNet port", ["Fsac.MLNet.Encoders.ResNet"], ["TorchSharp"]),
         new("encoder graphs", ["Fsac.MLNet.Encoders.Onnx"], ["TorchSharp", "Google.Protobuf"]),
-        new("encoders", ["Fsac.MLNet.Encoders"], ["TorchSharp", "SixLabors.ImageSharp", "Microsoft.ML.DnnImageFeaturizer.ResNet18"]),
+        new("encoders", ["Fsac.MLNet.Encoders"], ["TorchSharp", "SixLabors.ImageSharp", "Microsoft.ML.DnnImageFeaturizer.ResNet18", "Microsoft.ML.OnnxRuntime"]),
         new("CLIP-FSAC head", ["Fsac.MLNet.Head"], ["TorchSharp"]),
         new("patch memory", ["Fsac.MLNet.PatchCore"], ["TorchSharp"]),
         new("anomaly maps", ["Fsac.MLNet.Maps"], ["TorchSharp", "SixLabors.ImageSharp"]),

@@ -36,6 +36,19 @@ public class CommandErrorTests
     }
 
     [TestMethod]
+    [DataRow("fit", "--normal", "x.png", "--out", "m.fsac")]
+    [DataRow("eval", "--data", "d", "--out", "o")]
+    [DataRow("embed", "--model", "m", "--out", "o", "--texts", "a")]
+    public void EveryCommandWithADTypeRefusesAnUnknownEngineWithTheSameMessage(params string[] args)
+    {
+        var run = CliRunner.Run([.. args, "--engine", "ONNX"]);
+
+        Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
+        Assert.HasCount(1, run.ErrorLines, run.ToString());
+        StringAssert.StartsWith(run.ErrorLines[0], "error: --engine must be auto, torchsharp or onnxruntime; got 'ONNX'.");
+    }
+
+    [TestMethod]
     public void BenchWithAMissingVocabularyFailsBeforeMeasuringAndNamesTheFile()
     {
         using var dir = new TempDir();

@@ -20,7 +20,8 @@ public sealed class ResNet18EncoderTests
     [ClassInitialize]
     public static void LoadEncodersAndImages(TestContext _)
     {
-        s_fp32 = ResNet18Encoder.LoadDefault();
+        // TorchSharp: these tests check the imported network itself (EncoderEngineTests compares the engines).
+        s_fp32 = ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.TorchSharp);
         s_bf16 = ResNet18Encoder.LoadDefault(EncoderPrecision.BFloat16);
         // Two colour photographs (576x768) and two greyscale EL cells (300x300).
         var cookies = Directory.GetFiles(SharedData.Path("data", "cookies", "normal"), "*.jpg").Order(StringComparer.Ordinal).Take(2);

@@ -1,47 +1,98 @@
+using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Encoders.ResNet;
 using static Fsac.MLNet.Encoders.Onnx.OnnxAttributes;
+using Google.Protobuf;
 using TorchSharp;
 
 namespace Fsac.MLNet.Encoders.Onnx;
 
 /// <summary>
-/// Writes an imported ResNet (<see cref="ResNetBackbone"/>) into an ONNX graph up to PatchCore's patch features, op
-/// for op as <see cref="ResNetBackbone.Features"/> computes them: stem conv-BN-ReLU and max pool (per-side pads, padded
-/// cells never win), layer1 to layer3, 3x3 average pooling of layer2 and layer3 (stride 1, zero padding not counted),
-/// layer3 resized bilinearly (half-pixel centres, PyTorch's <c>align_corners=false</c>) to layer2's grid, and the two
-/// concatenated. Batch norm stays a separate inference-mode BatchNormalization node with the stored statistics.
+/// Writes an imported ResNet (<see cref="ResNetBackbone"/>) into an ONNX graph, op for op as
+/// <see cref="ResNetBackbone.Features"/> computes it: stem conv-BN-ReLU and max pool (per-side pads, padded cells never
+/// win), then the stages. PatchCore's patch features are 3x3 average pooling of layer2 and layer3 (stride 1, zero
+/// padding not counted), layer3 resized bilinearly (half-pixel centres, PyTorch's <c>align_corners=false</c>) to
+/// layer2's grid, and the two concatenated; the pooled features are the last stage's global average. Batch norm stays
+/// a separate inference-mode BatchNormalization node with the stored statistics. The ONNX export writes the patch
+/// features into its graph; the ONNX Runtime engine of <see cref="ResNet18Encoder"/> runs either or both.
 /// </summary>
 internal static class ResNetOnnxGraph
 {
+    /// <summary>The input of <see cref="EncoderModel"/>: normalised pixels, float32 <c>[N, 3, H, W]</c>.</summary>
+    public const string PixelsInput = "pixels";
+
+    /// <summary>The pooled features output of <see cref="EncoderModel"/>, float32 <c>[N, C]</c>.</summary>
+    public const string PooledOutput = "pooled_features";
+
+    /// <summary>The patch features output of <see cref="EncoderModel"/>, float32 <c>[N, C2 + C3, H/8, W/8]</c>.</summary>
+    public const string PatchesOutput = "patch_features";
+
+    /// <summary>
+    /// The serialized ONNX model (opset <see cref="OnnxGraphBuilder.Opset"/>) of the network for normalised inputs of
+    /// <paramref name="height"/> × <paramref name="width"/> and any batch size: <see cref="PooledOutput"/> and/or
+    /// <see cref="PatchesOutput"/>, as asked for.
+    /// </summary>
+    public static byte[] EncoderModel(ResNetBackbone backbone, int height, int width, bool pooled, bool patches)
+    {
+        if (!pooled && !patches) throw new ArgumentException("Ask for pooled features, patches or both.", nameof(pooled));
+        var g = new OnnxGraphBuilder("fsac_resnet_encoder");
+        g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, height, width);
+        var (pooledValue, patchesValue) = Features(g, backbone, PixelsInput, pooled, patches);
+        if (pooledValue is not null)
+            g.Output(PooledOutput, pooledValue, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, backbone.Config.FeatureDim);
+        if (patchesValue is not null)
+        {
+            var (gridHeight, gridWidth) = PatchGrid(backbone.Config, height, width);
+            g.Output(PatchesOutput, patchesValue, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, backbone.PatchChannels, gridHeight, gridWidth);
+        }
+        return g.Build("Fsac.MLNet", "", $"ResNet encoder, {PixelsInput} [N, 3, {height}, {width}] to its frozen features.",
+            new Dictionary<string, string>()).ToByteArray();
+    }
+
     /// <summary>
     /// Adds the nodes that turn <paramref name="input"/> (normalised pixels <c>[N, 3, H, W]</c>) into the patch features
     /// <c>[N, C2 + C3, H/8, W/8]</c> and returns that value's name; the weights become initializers named as in the
     /// network's state dictionary.
     /// </summary>
     public static string PatchFeatures(OnnxGraphBuilder g, ResNetBackbone backbone, string input)
+        => Features(g, backbone, input, pooled: false, patches: true).Patches!;
+
+    /// <summary>
+    /// Adds the nodes that turn <paramref name="input"/> (normalised pixels <c>[N, 3, H, W]</c>) into the pooled features
+    /// <c>[N, C]</c> (all stages, global average) and/or the patch features <c>[N, C2 + C3, H/8, W/8]</c>, and returns
+    /// the names of the values asked for (null otherwise). As in <see cref="ResNetBackbone.Features"/>, the stages after
+    /// layer3 are written only when the pooled features are asked for.
+    /// </summary>
+    public static (string? Pooled, string? Patches) Features(OnnxGraphBuilder g, ResNetBackbone backbone, string input, bool pooled, bool patches)
     {
         var config = backbone.Config;
-        if (config.Stages.Count < 3) throw new NotSupportedException("The network has fewer than three stages; PatchCore needs layer2 and layer3.");
+        if (patches && config.Stages.Count < 3) throw new NotSupportedException("The network has fewer than three stages; PatchCore needs layer2 and layer3.");
         using var scope = torch.NewDisposeScope();
         var state = backbone.state_dict();
         var x = g.Node("Relu", "relu", [ConvBn(g, state, config.Stem, input, "conv1", "bn1")]);
         var pool = config.PoolPadding;
         x = g.Node("MaxPool", "maxpool", [x], Ints("kernel_shape", config.PoolKernel, config.PoolKernel),
             Ints("strides", config.PoolStride, config.PoolStride), Ints("pads", pool.Top, pool.Left, pool.Bottom, pool.Right));
-        string layer2 = x;
-        for (int i = 0; i < 3; i++)
+        string? layer2 = null, layer3 = null;
+        int last = pooled ? config.Stages.Count : 3;
+        for (int i = 0; i < last; i++)
         {
             for (int j = 0; j < config.Stages[i].Count; j++) x = Block(g, state, config.Stages[i][j], x, $"layer{i + 1}.{j}");
             if (i == 1) layer2 = x;
+            if (i == 2) layer3 = x;
         }
-        var layer3 = x;
-        var local2 = LocalAverage(g, layer2, "layer2.local");
-        var local3 = LocalAverage(g, layer3, "layer3.local");
-        // Output size [N, C3] of layer3 followed by layer2's [h, w], read from the values themselves.
-        var sizes = g.Node("Concat", "layer3.up.sizes", [Shape(g, local3, "layer3.shape", 0, 2), Shape(g, local2, "layer2.grid", 2, 4)], Int("axis", 0));
-        var up3 = g.Node("Resize", "layer3.up", [local3, "", "", sizes], String("mode", "linear"),
-            String("coordinate_transformation_mode", "half_pixel"));
-        return g.Node("Concat", "patches", [local2, up3], Int("axis", 1));
+        string? dense = null;
+        if (patches)
+        {
+            var local2 = LocalAverage(g, layer2!, "layer2.local");
+            var local3 = LocalAverage(g, layer3!, "layer3.local");
+            // Output size [N, C3] of layer3 followed by layer2's [h, w], read from the values themselves.
+            var sizes = g.Node("Concat", "layer3.up.sizes", [Shape(g, local3, "layer3.shape", 0, 2), Shape(g, local2, "layer2.grid", 2, 4)], Int("axis", 0));
+            var up3 = g.Node("Resize", "layer3.up", [local3, "", "", sizes], String("mode", "linear"),
+                String("coordinate_transformation_mode", "half_pixel"));
+            dense = g.Node("Concat", "patches", [local2, up3], Int("axis", 1));
+        }
+        var global = pooled ? g.Node("Flatten", "pooled", [g.Node("GlobalAveragePool", "pooled.map", [x])], Int("axis", 1)) : null;
+        return (global, dense);
     }
 
     /// <summary>The patch grid <c>(H/8, W/8)</c> of an input of <paramref name="height"/> × <paramref name="width"/>: layer2's output size.</summary>

@@ -1,0 +1,275 @@
+using Fsac.MLNet.Encoders.Clip;
+using Fsac.MLNet.Encoders.ResNet;
+using Fsac.MLNet.Files;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TorchSharp;
+
+namespace Fsac.MLNet.Encoders;
+
+/// <summary>
+/// Turns a requested <see cref="EncoderEngine"/> into the engine a ResNet encoder's frozen passes run on, with the
+/// reason. <see cref="EncoderEngine.Auto"/> times both engines on one 224x224 image (a warm-up pass each, then up to
+/// <see cref="Rounds"/> alternating passes, none started after <see cref="Budget"/>, the median of each) and takes ONNX
+/// Runtime when it is at least 5% faster, so that a near tie keeps the reference engine. The result is kept per machine in
+/// <see cref="CacheFileName"/> under the download cache (<see cref="ClipDownloader.CacheRoot"/>), keyed by the CPU
+/// (model name and a hash of its flags, from <c>/proc/cpuinfo</c>), the TorchSharp and ONNX Runtime versions and the
+/// thread count, and in the process. A measurement taken while the machine is busy (a 1-minute load average above its
+/// core count, from <c>/proc/loadavg</c>) is used but not cached: load slows the engines unequally (libtorch's threads
+/// wait on each other), and the file should hold what the machine itself does. Auto never fails: where ONNX Runtime is
+/// missing, fails or cannot run the encoder, it picks TorchSharp and says why.
+/// </summary>
+internal static class EngineSelection
+{
+    /// <summary>The cache file's name under the cache root.</summary>
+    public const string CacheFileName = "encoder-engines.json";
+
+    /// <summary>Timed passes per engine after the warm-up.</summary>
+    public const int Rounds = 5;
+
+    /// <summary>Time after the warm-up past which no further round starts (at least one runs): a busy machine stays cheap to measure on.</summary>
+    public static readonly TimeSpan Budget = TimeSpan.FromSeconds(1);
+
+    /// <summary>How much faster ONNX Runtime must be for Auto to take it: its median below this share of TorchSharp's.</summary>
+    public const double Margin = 0.95;
+
+    private const long MaxCacheBytes = 1 << 20;
+    private const int Side = 224;
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    private static readonly ConcurrentDictionary<(string File, string Key), Measurement> Known = new();
+    private static readonly Lock CacheLock = new();
+
+    /// <summary>
+    /// The engine for an encoder of <paramref name="precision"/> on <paramref name="backbone"/>, why, and the ONNX Runtime
+    /// runner when that is the engine (the caller owns it).
+    /// </summary>
+    /// <param name="requested">The engine asked for.</param>
+    /// <param name="precision">The encoder's precision; ONNX Runtime runs float32 only.</param>
+    /// <param name="backbone">The network, borrowed by the runner.</param>
+    /// <param name="cacheDir">The cache root; null: <see cref="ClipDownloader.CacheRoot"/>.</param>
+    /// <param name="createRuntime">Starts ONNX Runtime on the network; null: <see cref="OnnxRuntimeResNet.Create"/>.</param>
+    /// <param name="loadAverage">The machine's 1-minute load average, null where unknown; null: read from <c>/proc/loadavg</c>.</param>
+    /// <exception cref="NotSupportedException">ONNX Runtime was asked for and cannot run this encoder (bfloat16, or it is missing); the message says why.</exception>
+    public static (EncoderEngine Engine, string Reason, OnnxRuntimeResNet? Runtime) Choose(EncoderEngine requested, EncoderPrecision precision,
+        ResNetBackbone backbone, string? cacheDir = null, Func<ResNetBackbone, OnnxRuntimeResNet>? createRuntime = null,
+        Func<double?>? loadAverage = null)
+    {
+        createRuntime ??= OnnxRuntimeResNet.Create;
+        switch (requested)
+        {
+            case EncoderEngine.TorchSharp:
+                return (EncoderEngine.TorchSharp, "TorchSharp, as asked for", null);
+            case EncoderEngine.OnnxRuntime:
+                if (precision != EncoderPrecision.Float32)
+                    throw new NotSupportedException($"The ONNX Runtime engine runs float32 only; EncoderPrecision.{precision} runs on EncoderEngine.TorchSharp (or Auto).");
+                try
+                {
+                    return (EncoderEngine.OnnxRuntime, "ONNX Runtime, as asked for", createRuntime(backbone));
+                }
+                catch (Exception e) when (IsUnavailable(e))
+                {
+                    throw new NotSupportedException($"The ONNX Runtime engine is unavailable here ({Describe(e)}); use EncoderEngine.TorchSharp or Auto.", e);
+                }
+            case EncoderEngine.Auto:
+                return ChooseAuto(precision, backbone, cacheDir ?? ClipDownloader.CacheRoot(), createRuntime, loadAverage ?? LoadAverage);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(requested), requested, "Unknown encoder engine.");
+        }
+    }
+
+    /// <summary>The machine part of the cache key: the CPU's model name and a hash of its flags, or the architecture where there is no <c>/proc/cpuinfo</c>.</summary>
+    public static string CpuDescription(string? cpuinfo)
+    {
+        if (cpuinfo is null) return $"unknown {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture} CPU";
+        string Field(string name) => cpuinfo.Split('\n').Where(l => l.StartsWith(name, StringComparison.Ordinal) && l.Contains(':'))
+            .Select(l => l[(l.IndexOf(':') + 1)..].Trim()).FirstOrDefault() ?? "";
+        var flags = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Field("flags"))))[..8];
+        var model = Field("model name");
+        return $"{(model.Length > 0 ? model : "unknown CPU")} (flags {flags})";
+    }
+
+    private static (EncoderEngine, string, OnnxRuntimeResNet?) ChooseAuto(EncoderPrecision precision, ResNetBackbone backbone, string cacheDir,
+        Func<ResNetBackbone, OnnxRuntimeResNet> createRuntime, Func<double?> loadAverage)
+    {
+        if (precision != EncoderPrecision.Float32)
+            return (EncoderEngine.TorchSharp, $"Auto: TorchSharp, since ONNX Runtime runs float32 only and this encoder computes in {precision}", null);
+        OnnxRuntimeResNet runtime;
+        try
+        {
+            runtime = createRuntime(backbone);
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            return (EncoderEngine.TorchSharp, $"Auto: TorchSharp, since ONNX Runtime is unavailable here ({Describe(e)})", null);
+        }
+        try
+        {
+            var file = Path.Combine(cacheDir, CacheFileName);
+            var key = Key();
+            string origin;
+            if (Known.TryGetValue((file, key), out var measurement)) origin = "measured earlier in this process";
+            else if (Read(file).TryGetValue(key, out var cached) && cached.TorchSharpMs > 0 && cached.OnnxRuntimeMs > 0)
+            {
+                measurement = cached;
+                origin = $"measured {cached.Measured.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}, cached in {file}";
+            }
+            else
+            {
+                var watch = Stopwatch.StartNew();
+                measurement = Measure(backbone, runtime);
+                var now = string.Create(CultureInfo.InvariantCulture, $"measured now in {watch.Elapsed.TotalSeconds:F1} s");
+                int cores = Environment.ProcessorCount;
+                if (loadAverage() is { } load && load > cores)
+                    origin = string.Create(CultureInfo.InvariantCulture, $"{now}, not cached: the machine was busy, load {load:F1} on {cores} cores");
+                else
+                    origin = Write(file, key, measurement) is { } problem ? $"{now}, not cached: {problem}" : $"{now}, cached in {file}";
+            }
+            Known[(file, key)] = measurement;
+            var engine = measurement.Engine;
+            var reason = string.Create(CultureInfo.InvariantCulture,
+                $"Auto: {(engine == EncoderEngine.OnnxRuntime ? "ONNX Runtime" : "TorchSharp")}, since ONNX Runtime took {measurement.OnnxRuntimeMs:F1} ms " +
+                $"and TorchSharp {measurement.TorchSharpMs:F1} ms per {Side}x{Side} image on {key} ({origin})");
+            if (engine == EncoderEngine.OnnxRuntime) return (engine, reason, runtime);
+            runtime.Dispose();
+            return (engine, reason, null);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            runtime.Dispose();
+            return (EncoderEngine.TorchSharp, $"Auto: TorchSharp, since ONNX Runtime failed on a test image ({Describe(e)})", null);
+        }
+    }
+
+    // Warm-up, then alternating timed passes (so that load from elsewhere hits both alike), medians.
+    private static Measurement Measure(ResNetBackbone backbone, OnnxRuntimeResNet runtime)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var pixels = torch.randn([1, 3, Side, Side], generator: new torch.Generator(0)).mul_(60);
+        double TorchSharp()
+        {
+            var watch = Stopwatch.StartNew();
+            using var inner = torch.NewDisposeScope();
+            backbone.Features(pixels, pooled: true, patches: true);
+            return watch.Elapsed.TotalMilliseconds;
+        }
+        double OnnxRuntime()
+        {
+            var watch = Stopwatch.StartNew();
+            using var inner = torch.NewDisposeScope();
+            runtime.Encode(pixels, EncoderOutputs.Both);
+            return watch.Elapsed.TotalMilliseconds;
+        }
+        TorchSharp();
+        OnnxRuntime();
+        var torchSharp = new List<double>(Rounds);
+        var onnxRuntime = new List<double>(Rounds);
+        var timed = Stopwatch.StartNew();
+        while (torchSharp.Count < Rounds && (torchSharp.Count == 0 || timed.Elapsed < Budget))
+        {
+            torchSharp.Add(TorchSharp());
+            onnxRuntime.Add(OnnxRuntime());
+        }
+        double ts = Median(torchSharp), ort = Median(onnxRuntime);
+        var engine = ort < Margin * ts ? EncoderEngine.OnnxRuntime : EncoderEngine.TorchSharp;
+        return new Measurement(engine, Math.Round(ts, 2), Math.Round(ort, 2), DateTimeOffset.UtcNow);
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>The cache key of this machine and process: CPU, TorchSharp and ONNX Runtime versions, libtorch thread count.</summary>
+    public static string Key()
+    {
+        string? cpuinfo = null;
+        try
+        {
+            if (OperatingSystem.IsLinux()) cpuinfo = File.ReadAllText("/proc/cpuinfo");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        var torchSharp = typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+                         ?? typeof(torch).Assembly.GetName().Version?.ToString() ?? "?";
+        return $"{CpuDescription(cpuinfo)}, TorchSharp {torchSharp}, ONNX Runtime {OnnxRuntimeResNet.Version}, {torch.get_num_threads()} thread(s)";
+    }
+
+    // The 1-minute load average (Linux), else null.
+    private static double? LoadAverage()
+    {
+        try
+        {
+            return OperatingSystem.IsLinux() && double.TryParse(File.ReadAllText("/proc/loadavg").Split(' ')[0], NumberStyles.Float,
+                CultureInfo.InvariantCulture, out var load) ? load : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    // The cached measurements; a missing, unreadable or corrupt file holds none.
+    private static Dictionary<string, Measurement> Read(string file)
+    {
+        try
+        {
+            var info = new FileInfo(file);
+            if (!info.Exists || info.Length > MaxCacheBytes) return [];
+            return JsonSerializer.Deserialize<Dictionary<string, Measurement>>(File.ReadAllBytes(file), Json) ?? [];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
+        {
+            return [];
+        }
+    }
+
+    // Adds one measurement to the file (atomically, the others kept); the problem when it cannot be written, else null.
+    private static string? Write(string file, string key, Measurement measurement)
+    {
+        try
+        {
+            lock (CacheLock)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+                var entries = Read(file);
+                entries[key] = measurement;
+                AtomicFile.Write(file, stream => JsonSerializer.Serialize(stream, entries, Json));
+            }
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
+
+    // What a missing or broken native ONNX Runtime throws.
+    private static bool IsUnavailable(Exception e)
+        => e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or TypeInitializationException
+            or Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
+
+    private static string Describe(Exception e)
+    {
+        var root = e is TypeInitializationException { InnerException: { } inner } ? inner : e;
+        return $"{root.GetType().Name}: {root.Message}";
+    }
+
+    /// <summary>One machine's timings: the engine they pick, each engine's median milliseconds per image, and when.</summary>
+    private sealed record Measurement(EncoderEngine Engine, double TorchSharpMs, double OnnxRuntimeMs, DateTimeOffset Measured);
+}
