@@ -12,28 +12,31 @@ using Google.Protobuf;
 namespace Fsac.MLNet.Export;
 
 /// <summary>
-/// ONNX export of a fitted PatchCore model (<c>PatchCoreClassifier.ExportOnnx</c>): one self-contained graph (opset 17,
+/// ONNX export of a fitted PatchCore model on ResNet18 or a CLIP (<c>PatchCoreClassifier.ExportOnnx</c>): one self-contained graph (opset 17,
 /// float32; opset 18 with the in-graph resize) from resized pixels to the decision, for ONNX Runtime or any other ONNX
 /// engine. The network's weights and the memory bank are initializers.
 /// </summary>
 /// <remarks>
 /// <para>Input <see cref="PixelsInput"/>: float32 <c>[N, 3, H, W]</c>, RGB, on the 0..255 scale, each image resized
-/// (bilinear) to the input layout the model's encoder gives it (<see cref="IImageEncoder.Layout"/>; for the default
-/// method the shorter side at 224 px, the longer rounded to a multiple of 32) and nothing else:
-/// <see cref="ResNet18Encoder.Pixels"/> produces exactly this. H and W are fixed when the model is exported.</para>
-/// <para>The graph: the encoder's normalisation (RGB to BGR, minus the ImageNet mean image), ResNet18's stem to layer3,
-/// the patch features (<see cref="ResNetOnnxGraph"/>), unit length when the model normalises, then the exact float32
+/// to the input layout the model's encoder gives it (<see cref="IImageEncoder.Layout"/>) and nothing else. For
+/// ResNet18 that is the bilinear resize of <see cref="ResNet18Encoder.Pixels"/> (for the default method the shorter
+/// side at 224 px, the longer rounded to a multiple of 32); for a CLIP backbone OpenCLIP's resize and centre crop to
+/// S × S, <see cref="ClipEncoder.Pixels"/>. H and W are fixed when the model is exported.</para>
+/// <para>The graph: the encoder's normalisation and network (<see cref="EncoderGraph"/>: for ResNet18 RGB to BGR
+/// minus the ImageNet mean image, the stem to layer3 and the patch features of <see cref="ResNetOnnxGraph"/>; for
+/// CLIP ÷255, minus the mean and ÷ the std of its preprocessing config, then the image tower's projected patch tokens,
+/// <see cref="ClipOnnxGraph"/>), unit length when the model normalises, then the exact float32
 /// nearest-neighbour search over the memory, ‖q‖² + min(‖m‖² − 2 q·m) floored at 1e-12 and square-rooted, as
 /// <see cref="PatchMemory"/> computes it in float32; the image score is the mean of the TopK largest patch
 /// distances. A model fitted with a bfloat16 search is exported with the exact search, whose distances it matches unless
 /// bfloat16 rounding made it miss the nearest patch.</para>
 /// <para>Outputs: <see cref="ScoreOutput"/> float32 <c>[N]</c>, <see cref="IsAnomalyOutput"/> bool <c>[N]</c>
 /// (score ≥ the model's threshold) and <see cref="AnomalyMapOutput"/> float32 <c>[N, h, w]</c>, the patch distances on
-/// the patch grid (h = H/8, w = W/8). The library's maps are these resized bilinearly to the image and smoothed with a
+/// the patch grid (h = H/8, w = W/8 for ResNet18; S/patch on both sides for CLIP). The library's maps are these resized bilinearly to the image and smoothed with a
 /// Gaussian of σ = <see cref="PatchCoreOptions.MapSigma"/> pixels (<see cref="Maps.AnomalyMapBuilder"/>); a
 /// caller that wants such maps does that step itself. The metadata (<c>fsac.*</c> keys) records the threshold, the
 /// input size, σ and the backbone.</para>
-/// <para>Exported with <c>resizeInGraph</c> (<c>fsac export --resize</c>), the graph (opset 18) takes the decoded image
+/// <para>Exported with <c>resizeInGraph</c> (<c>fsac export --resize</c>; ResNet18 only), the graph (opset 18) takes the decoded image
 /// at the original size given at export instead, float32 <c>[N, 3, H0, W0]</c> RGB on the 0..255 scale, and starts with
 /// the encoder's own resize (<see cref="ImageResizeGraph"/>), so that no resizer outside it changes the scores; the
 /// metadata then has <c>fsac.resize_in_graph</c> = <c>true</c> and <c>fsac.image_width</c>/<c>fsac.image_height</c>,
@@ -69,12 +72,10 @@ public static class OnnxExport
         IImageEncoder encoder, Stream output, int? imageWidth, int? imageHeight, bool resizeInGraph = false)
     {
         ArgumentNullException.ThrowIfNull(output);
-        if (encoder is not ResNet18Encoder resnet)
-            throw new NotSupportedException(resizeInGraph
-                ? $"{ImageResizeGraph.OptionName}: the in-graph resize reproduces ResNet18Encoder's resize only, and this model's encoder '{encoder.Name}' has no ONNX form."
-                : $"ONNX export supports PatchCore on ResNet18 only; this model's encoder '{encoder.Name}' has no ONNX form.");
-        if (resnet.Precision != EncoderPrecision.Float32)
-            throw new NotSupportedException($"ONNX export needs a Float32 encoder; this model's memory was built with EncoderPrecision.{resnet.Precision} features.");
+        ArgumentNullException.ThrowIfNull(encoder);
+        if (resizeInGraph && encoder is not ResNet18Encoder)
+            throw new NotSupportedException($"{ImageResizeGraph.OptionName}: the in-graph resize reproduces ResNet18Encoder's resize only, and this model's encoder '{encoder.Name}' has no ONNX form of its resize.");
+        EncoderGraph.EnsureExportable(encoder, $"this '{methodName}' model");
         if (imageWidth.HasValue != imageHeight.HasValue)
             throw new ArgumentException("Give both the image width and height, or neither (a square image).", imageWidth.HasValue ? nameof(imageHeight) : nameof(imageWidth));
         if (resizeInGraph && imageWidth is null)
@@ -82,10 +83,7 @@ public static class OnnxExport
                 "give imageWidth and imageHeight (--image-size WxH).", nameof(imageWidth));
         var layout = encoder.Layout(imageWidth ?? encoder.ImageSize, imageHeight ?? encoder.ImageSize);
         int height = layout.Height, width = layout.Width;
-        ImageResizeGraph.Plan? resize = resizeInGraph ? ImageResizeGraph.For(resnet, imageWidth!.Value, imageHeight!.Value) : null;
-        var (gridHeight, gridWidth) = ResNetOnnxGraph.PatchGrid(resnet.Backbone.Config, height, width);
-        long patches = (long)gridHeight * gridWidth, channels = memory.Channels, rows = memory.Count;
-        long k = Math.Min(options.TopK, patches);
+        ImageResizeGraph.Plan? resize = resizeInGraph ? ImageResizeGraph.For((ResNet18Encoder)encoder, imageWidth!.Value, imageHeight!.Value) : null;
 
         var g = new OnnxGraphBuilder("fsac_patchcore", resize is null ? OnnxGraphBuilder.Opset : OnnxGraphBuilder.ResizeOpset);
         string pixels = PixelsInput;
@@ -98,15 +96,13 @@ public static class OnnxExport
         {
             g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, height, width);
         }
-        // The encoder's normalisation: channels reordered (RGB to BGR), then the mean image subtracted.
-        var order = g.Initializer("channel_order", resnet.ChannelOrder.Select(c => (long)c).ToArray(), 3);
-        var mean = g.Initializer("mean_image", resnet.MeanImage(width, height), 1, 3, height, width);
-        var normalised = g.Node("Sub", "normalised", [g.Node("Gather", "reordered", [pixels, order], Int("axis", 1)), mean]);
-        var features = ResNetOnnxGraph.PatchFeatures(g, resnet.Backbone, normalised);
+        var encoded = EncoderGraph.Add(g, encoder, pixels, height, width, pooled: false, patches: true);
+        int gridHeight = encoded.GridHeight, gridWidth = encoded.GridWidth;
+        long patches = (long)gridHeight * gridWidth, rows = memory.Count;
+        long k = Math.Min(options.TopK, patches);
 
-        // [N, C, h, w] to one row per patch, [N, h·w, C], in the grid's row-major order.
-        var flat = g.Node("Reshape", "patch_rows.flat", [features, g.Initializer("patch_rows.shape", [0, channels, -1], 3)]);
-        var queries = g.Node("Transpose", "patch_rows", [flat], Ints("perm", 0, 2, 1));
+        // One row per patch, [N, h·w, C], in the grid's row-major order; unit length when the model normalises.
+        var queries = EncoderGraph.PatchRows(g, encoded);
         var epsilon = g.Initializer("epsilon", [1e-12f]);
         if (options.Normalize)
         {
@@ -118,7 +114,7 @@ public static class OnnxExport
         using (TorchSharp.torch.NewDisposeScope())
         {
             var bank = memory.Bank;
-            var memoryT = g.Initializer("memory_t", bank.t().contiguous().data<float>().ToArray(), channels, rows);
+            var memoryT = g.Initializer("memory_t", bank.t().contiguous().data<float>().ToArray(), memory.Channels, rows);
             var memoryNorms = g.Initializer("memory_sq_norms", bank.square().sum(1).contiguous().data<float>().ToArray(), rows);
             var products = g.Node("MatMul", "products", [queries, memoryT]);
             var scaled = g.Node("Mul", "products.scaled", [products, g.Initializer("minus_two", [-2f])]);
@@ -131,9 +127,7 @@ public static class OnnxExport
             var top = g.Node("TopK", "top_distances", [distances, g.Initializer("top_k", [k], 1)], 2, Int("axis", 1), Int("largest", 1), Int("sorted", 1))[0];
             var score = g.Reduce("ReduceMean", "image_score", top, [1], keepDims: false);
             var decision = g.Node("GreaterOrEqual", "decision", [score, g.Initializer("threshold", [threshold])]);
-            var mapShape = g.Node("Concat", "map_shape", [ResNetOnnxGraph.Shape(g, features, "patches.batch", 0, 1),
-                ResNetOnnxGraph.Shape(g, features, "patches.grid", 2, 4)], Int("axis", 0));
-            var map = g.Node("Reshape", "patch_map", [distances, mapShape]);
+            var map = g.Node("Reshape", "patch_map", [distances, g.Initializer("patch_map.shape", [0, gridHeight, gridWidth], 3)]);
 
             g.Output(ScoreOutput, score, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch);
             g.Output(IsAnomalyOutput, decision, TensorProto.Types.DataType.Bool, OnnxGraphBuilder.Batch);
@@ -148,7 +142,8 @@ public static class OnnxExport
             ["fsac.threshold"] = threshold.ToString("R", invariant),
             ["fsac.input"] = resize is { } r
                 ? $"RGB float32 [N, 3, {r.ImageHeight}, {r.ImageWidth}] on the 0..255 scale: the decoded {r.ImageWidth}x{r.ImageHeight} image, not resized, not normalised (the graph resizes it to {width}x{height})"
-                : $"RGB float32 [N, 3, {height}, {width}] on the 0..255 scale, resized bilinearly, not normalised",
+                : $"RGB float32 [N, 3, {height}, {width}] on the 0..255 scale, resized as the encoder resizes, not normalised",
+            ["fsac.normalisation"] = EncoderGraph.Normalisation(encoder),
             ["fsac.input_width"] = width.ToString(invariant),
             ["fsac.input_height"] = height.ToString(invariant),
             ["fsac.resize_in_graph"] = resize is null ? "false" : "true",
