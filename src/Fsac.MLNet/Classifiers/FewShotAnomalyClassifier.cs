@@ -187,9 +187,9 @@ public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
     /// <exception cref="ArgumentException"><paramref name="resizeInGraph"/> without the image size.</exception>
     public void ExportOnnx(Stream output, int? imageWidth, int? imageHeight, bool resizeInGraph) => lifetime.Run(() =>
     {
-        if (Inner is not PatchCoreClassifier memory)
-            throw new NotSupportedException($"A '{AnomalyMethodOptions.NameOf(Method)}' model has no ONNX export; only PatchCore models (the default method included) have one.");
-        memory.ExportOnnx(output, imageWidth, imageHeight, resizeInGraph);
+        if (Inner is not IOnnxExportable exportable)
+            throw new NotSupportedException($"A '{AnomalyMethodOptions.NameOf(Method)}' model has no ONNX export; the default, patchcore, fsac, fsac-local and fsac+patchcore methods have one.");
+        OnnxExport.Write(exportable.ForExport(), output, imageWidth, imageHeight, resizeInGraph);
         return 0;
     });
 

@@ -1,0 +1,101 @@
+using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Encoders;
+using Fsac.MLNet.Export;
+using Fsac.MLNet.Head;
+using Fsac.MLNet.PatchCore;
+using Fsac.MLNet.Tests.Cli;
+using Microsoft.ML.OnnxRuntime;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using TorchSharp;
+
+namespace Fsac.MLNet.Tests.Export;
+
+/// <summary>
+/// ONNX export of the CLIP-FSAC methods (fsac, fsac-local, fsac+patchcore) on ResNet18 and the tiny CLIP, fitted on
+/// real cookie images: ONNX Runtime on the encoder's resized pixels against the TorchSharp model, scores, decisions and
+/// (for the methods with local evidence) the patch maps.
+/// </summary>
+[TestClass]
+public sealed class FsacExportTests
+{
+    private static readonly AnomalyMethodOptions Small = new()
+    {
+        Fsac = FsacPreset.MVTec with { ClassName = "cookie", EpochsPerStage = 3, AnomaliesPerNormal = 2, CalibrationAnomaliesPerNormal = 1 },
+        PatchCore = new PatchCoreOptions { Search = SearchPrecision.Float32, CalibrationAnomaliesPerNormal = 1 },
+        Seed = 3,
+        BatchSize = 8,
+    };
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    [DataRow(AnomalyMethod.Fsac, "tiny-vit")]
+    [DataRow(AnomalyMethod.FsacLocal, "tiny-vit")]
+    [DataRow(AnomalyMethod.FsacPatchCore, "tiny-vit")]
+    [DataRow(AnomalyMethod.Fsac, "resnet18")]
+    [DataRow(AnomalyMethod.FsacLocal, "resnet18")]
+    [DataRow(AnomalyMethod.FsacPatchCore, "resnet18")]
+    public void FsacMethod_OnRealCookies_ScoresDecidesAndMapsAsTorchSharpDoes(AnomalyMethod method, string backbone)
+    {
+        using IImageEncoder encoder = backbone == "resnet18"
+            ? ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.TorchSharp)
+            : ClipEncoder.Load(SharedData.Path("clip-reference", backbone), vocabularyPath: TinyClip.Vocabulary);
+        var normals = ExportParity.Cookies("normal", 4);
+        var anomalies = ExportParity.Cookies("anomaly", 3);
+        using var model = FewShotAnomalyClassifier.Fit(encoder, normals.Take(2).ToList(), Small with { Method = method });
+        List<Image<Rgb24>> test = [.. normals.Skip(2), .. anomalies];
+
+        using var stream = new MemoryStream();
+        model.ExportOnnx(stream);
+        using var session = new InferenceSession(stream.ToArray());
+        using var scope = torch.NewDisposeScope();
+        var pixels = encoder is ClipEncoder clip ? clip.Pixels(test) : ((ResNet18Encoder)encoder).Pixels(test);
+        int height = (int)pixels.shape[2], width = (int)pixels.shape[3];
+        var expected = model.Score(test);
+
+        var (scores, decisions, maps) = Run(session, pixels.data<float>().ToArray(), test.Count, height, width);
+        double worst = ExportParity.AssertScoresAndDecisions(scores, decisions, expected, model.Threshold);
+        string mapReport = "none (gradient saliency has no ONNX form)";
+        if (method == AnomalyMethod.Fsac)
+        {
+            Assert.IsNull(maps, "global CLIP-FSAC's graph has no anomaly_map");
+        }
+        else
+        {
+            var scorer = (IEncodedScorer)model.Inner;
+            var (global, patches) = encoder.EncodeBatches(test, 8, scorer.Needs);
+            using (patches)
+            {
+                var local = scorer.ScoreEncoded(global, patches!);
+                var grid = patches!.Grids[0];
+                CollectionAssert.AreEqual(new[] { test.Count, grid.Rows, grid.Columns }, maps!.Dimensions.ToArray());
+                double worstMap = 0;
+                for (int i = 0; i < test.Count; i++)
+                {
+                    var map = Enumerable.Range(0, grid.Count).Select(p => maps.GetValue(i * grid.Count + p)).ToArray();
+                    worstMap = Math.Max(worstMap, map.Zip(local.PatchMaps[i], (a, b) => Math.Abs(a - b)).Max() / local.PatchMaps[i].Max(Math.Abs));
+                }
+                mapReport = worstMap.ToString("G3");
+                Assert.IsLessThanOrEqualTo(ExportParity.Tolerance, worstMap, "patch maps");
+            }
+        }
+        TestContext.WriteLine($"{AnomalyMethodOptions.NameOf(method)} on {backbone}: {test.Count} cookies at {width}x{height}: worst relative difference, " +
+                              $"scores {worst:G3}, maps {mapReport}; scores [{string.Join(", ", expected.Select(s => s.ToString("G6")))}], " +
+                              $"decisions [{string.Join(", ", decisions)}], threshold {model.Threshold:G6}");
+        Assert.AreEqual(AnomalyMethodOptions.NameOf(method), session.ModelMetadata.CustomMetadataMap["fsac.method"]);
+        ExportParity.DisposeAll(normals);
+        ExportParity.DisposeAll(anomalies);
+    }
+
+    // The graph's outputs; the map is null when the graph has none.
+    private static (float[] Scores, bool[] Decisions, Microsoft.ML.OnnxRuntime.Tensors.Tensor<float>? Maps) Run(InferenceSession session, float[] pixels, int count, int height, int width)
+    {
+        if (session.OutputNames.Contains(OnnxExport.AnomalyMapOutput)) return ExportParity.Run(session, pixels, count, height, width);
+        CollectionAssert.AreEqual(new[] { OnnxExport.ScoreOutput, OnnxExport.IsAnomalyOutput }, session.OutputNames.ToArray());
+        var input = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(pixels, [count, 3, height, width]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.PixelsInput, input)]);
+        return (results.Single(r => r.Name == OnnxExport.ScoreOutput).AsTensor<float>().ToArray(),
+            results.Single(r => r.Name == OnnxExport.IsAnomalyOutput).AsTensor<bool>().ToArray(), null);
+    }
+}
