@@ -188,7 +188,7 @@ public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
     public void ExportOnnx(Stream output, int? imageWidth, int? imageHeight, bool resizeInGraph) => lifetime.Run(() =>
     {
         if (Inner is not IOnnxExportable exportable)
-            throw new NotSupportedException($"A '{AnomalyMethodOptions.NameOf(Method)}' model has no ONNX export; the default, patchcore, fsac, fsac-local and fsac+patchcore methods have one.");
+            throw new NotSupportedException($"A '{AnomalyMethodOptions.NameOf(Method)}' model has no ONNX export; every built-in method has one.");
         OnnxExport.Write(exportable.ForExport(), output, imageWidth, imageHeight, resizeInGraph);
         return 0;
     });

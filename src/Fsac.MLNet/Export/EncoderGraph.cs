@@ -38,16 +38,27 @@ internal static class EncoderGraph
     /// Adds the encoder's normalisation and network to <paramref name="g"/>, reading <paramref name="pixels"/>
     /// (RGB float32 <c>[N, 3, height, width]</c> on the 0..255 scale), and returns the features asked for.
     /// </summary>
-    public static EncoderValues Add(OnnxGraphBuilder g, IImageEncoder encoder, string pixels, int height, int width, bool pooled, bool patches)
+    /// <remarks>
+    /// A CLIP also gives the residual stream's patch tokens <c>[N, P, W]</c> (class token dropped) after each block of
+    /// <paramref name="hiddenLayers"/> (1-based), in block order; ResNet18 has none.
+    /// </remarks>
+    public static EncoderValues Add(OnnxGraphBuilder g, IImageEncoder encoder, string pixels, int height, int width, bool pooled, bool patches,
+        IReadOnlyCollection<int>? hiddenLayers = null)
     {
         EnsureExportable(encoder, "the export");
         if (encoder is ClipEncoder clip)
         {
+            var vision = clip.Model.Config.Vision;
             var normalised = ClipOnnxGraph.AddNormalisation(g, clip.Preprocessor.Config, pixels);
-            var tower = ClipOnnxGraph.AddTower(g, clip.Model.visual, clip.Model.Config.Vision, clip.Model.Config.QuickGelu, normalised);
-            int grid = clip.Model.Config.Vision.GridSize;
-            return new EncoderValues(tower.ImageEmbeds, tower.PatchTokens, PatchesAreRows: true, grid, grid, clip.PatchDim);
+            var tower = ClipOnnxGraph.AddTower(g, clip.Model.visual, vision, clip.Model.Config.QuickGelu, normalised, hiddenLayers);
+            int grid = vision.GridSize;
+            long tokens = (long)grid * grid + 1;
+            var hidden = tower.Hidden.Select(h => g.Node("Slice", $"hidden_{h.Layer}.patches", [h.Value, g.Initializer($"hidden_{h.Layer}.start", [1L], 1),
+                g.Initializer($"hidden_{h.Layer}.end", [tokens], 1), g.Initializer($"hidden_{h.Layer}.axis", [1L], 1)])).ToArray();
+            return new EncoderValues(tower.ImageEmbeds, tower.PatchTokens, PatchesAreRows: true, grid, grid, clip.PatchDim) { HiddenPatches = hidden };
         }
+        if (hiddenLayers is { Count: > 0 })
+            throw new NotSupportedException($"'{encoder.Name}' has no transformer blocks whose tokens the export could read.");
         var resnet = (ResNet18Encoder)encoder;
         // The encoder's normalisation: channels reordered (RGB to BGR), then the mean image subtracted.
         var order = g.Initializer("channel_order", resnet.ChannelOrder.Select(c => (long)c).ToArray(), 3);
@@ -84,4 +95,8 @@ internal static class EncoderGraph
 /// when <paramref name="PatchesAreRows"/>, ResNet's maps <c>[N, C, h, w]</c> otherwise), each null when not asked for;
 /// the patch grid and the patch width.
 /// </summary>
-internal sealed record EncoderValues(string? Pooled, string? Patches, bool PatchesAreRows, int GridHeight, int GridWidth, long PatchChannels);
+internal sealed record EncoderValues(string? Pooled, string? Patches, bool PatchesAreRows, int GridHeight, int GridWidth, long PatchChannels)
+{
+    /// <summary>A CLIP's residual-stream patch tokens <c>[N, P, W]</c> after each requested block, in block order.</summary>
+    public IReadOnlyList<string> HiddenPatches { get; init; } = [];
+}

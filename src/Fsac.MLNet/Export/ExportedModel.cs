@@ -44,3 +44,11 @@ internal sealed record HeadPart(FsacHead Head, torch.Tensor Psi, double Temperat
 /// <summary>PatchCore's memory and options: the image score is the mean of the TopK nearest-neighbour patch distances, the map the distances.</summary>
 internal sealed record MemoryPart(PatchMemory Memory, PatchCoreOptions Options, float Threshold, Logistic Probability)
     : ExportedPart(Threshold, Probability);
+
+/// <summary>
+/// WinCLIP+'s constants once fitted: the unit text anchors [T⁺; T⁻] <c>[2, E]</c>, the unit patch memories (one, of
+/// projected patch tokens, or one per block of <paramref name="Layers"/>, of that block's residual-stream tokens), the
+/// score temperature τ and the window sides of the zero-shot map.
+/// </summary>
+internal sealed record WinClipPart(torch.Tensor Anchors, IReadOnlyList<torch.Tensor> Memories, IReadOnlyList<int>? Layers, double Temperature,
+    IReadOnlyList<int> WindowSizes, float Threshold) : ExportedPart(Threshold, new Logistic(0f, 1d));

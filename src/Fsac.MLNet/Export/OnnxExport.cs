@@ -96,9 +96,10 @@ public static class OnnxExport
         {
             g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, height, width);
         }
-        bool pooled = model.Parts.Any(p => p is HeadPart { OnPatches: false });
-        bool patches = model.Parts.Any(p => p is MemoryPart or HeadPart { OnPatches: true });
-        var encoded = EncoderGraph.Add(g, encoder, pixels, height, width, pooled, patches);
+        bool pooled = model.Parts.Any(p => p is HeadPart { OnPatches: false } or WinClipPart);
+        bool patches = model.Parts.Any(p => p is MemoryPart or HeadPart { OnPatches: true } or WinClipPart);
+        var hiddenLayers = model.Parts.OfType<WinClipPart>().SingleOrDefault()?.Layers;
+        var encoded = EncoderGraph.Add(g, encoder, pixels, height, width, pooled, patches, hiddenLayers?.ToArray());
         int gridHeight = encoded.GridHeight, gridWidth = encoded.GridWidth;
         var rows = patches ? EncoderGraph.PatchRows(g, encoded) : null;
 
@@ -108,13 +109,16 @@ public static class OnnxExport
         var maps = new List<string>();
         foreach (var part in model.Parts)
         {
-            var (score, map) = part switch
+            (string Score, string? Map) scored = part switch
             {
                 MemoryPart memory => MemoryScores(g, memory, rows!, (long)gridHeight * gridWidth),
                 HeadPart { OnPatches: true } head => PatchHeadScores(g, head, rows!),
                 HeadPart head => (HeadGraph.Logits(g, head, encoded.Pooled!, "head."), null),
+                WinClipPart winClip => WinClipGraph.Scores(g, winClip, encoded.Pooled!, rows!, winClip.Layers is null ? [rows!] : encoded.HiddenPatches,
+                    gridHeight, gridWidth),
                 _ => throw new NotSupportedException($"A '{model.MethodName}' part of kind {part.GetType().Name} has no ONNX form."),
             };
+            var (score, map) = scored;
             string prefix = Prefix(part);
             scores.Add(fused ? Probability(g, score, part.Probability, $"{prefix}score_probability") : score);
             if (map is not null)
@@ -148,8 +152,12 @@ public static class OnnxExport
             ["fsac.score"] = ScoreMeaning(model),
             ["fsac.anomaly_map"] = maps.Count == 0
                 ? "none: the method's maps are gradient saliency, which has no ONNX form"
-                : fused ? "the mean of the local parts' patch probabilities on the patch grid" : model.Parts[0] is MemoryPart
-                    ? "patch distances to the memory on the patch grid" : "patch probabilities on the patch grid",
+                : fused ? "the mean of the local parts' patch probabilities on the patch grid" : model.Parts[0] switch
+                {
+                    MemoryPart => "patch distances to the memory on the patch grid",
+                    WinClipPart => "WinCLIP+'s combined map M = (M0 + Mf) / 2 on the patch grid",
+                    _ => "patch probabilities on the patch grid",
+                },
         };
         if (model.Parts.OfType<MemoryPart>().FirstOrDefault() is { } m)
         {
@@ -224,6 +232,7 @@ public static class OnnxExport
     {
         MemoryPart => "memory.",
         HeadPart { OnPatches: true } => "patch_head.",
+        WinClipPart => "winclip.",
         _ => "head.",
     };
 
@@ -234,6 +243,7 @@ public static class OnnxExport
         [MemoryPart] => "the mean of the TopK largest patch distances to the memory",
         [HeadPart { OnPatches: false }] => "the logit of CLIP-FSAC's anomaly score AS (AS = sigmoid(score))",
         [HeadPart] => "the largest patch logit of the CLIP-FSAC patch head",
+        [WinClipPart] => "WinCLIP+'s (s0 + max M) / 2 in [0, 1]",
         _ => "the mean of the parts' probabilities",
     };
 }

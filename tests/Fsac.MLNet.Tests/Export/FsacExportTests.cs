@@ -12,7 +12,8 @@ using TorchSharp;
 namespace Fsac.MLNet.Tests.Export;
 
 /// <summary>
-/// ONNX export of the CLIP-FSAC methods (fsac, fsac-local, fsac+patchcore) on ResNet18 and the tiny CLIP, fitted on
+/// ONNX export of the CLIP-FSAC methods (fsac, fsac-local, fsac+patchcore) on ResNet18 and the tiny CLIP, and of
+/// WinCLIP+ on the tiny CLIP (its memory of projected or of hidden-layer tokens), fitted on
 /// real cookie images: ONNX Runtime on the encoder's resized pixels against the TorchSharp model, scores, decisions and
 /// (for the methods with local evidence) the patch maps.
 /// </summary>
@@ -84,6 +85,50 @@ public sealed class FsacExportTests
                               $"scores {worst:G3}, maps {mapReport}; scores [{string.Join(", ", expected.Select(s => s.ToString("G6")))}], " +
                               $"decisions [{string.Join(", ", decisions)}], threshold {model.Threshold:G6}");
         Assert.AreEqual(AnomalyMethodOptions.NameOf(method), session.ModelMetadata.CustomMetadataMap["fsac.method"]);
+        ExportParity.DisposeAll(normals);
+        ExportParity.DisposeAll(anomalies);
+    }
+
+    [TestMethod]
+    [DataRow("tiny-vit", null)]
+    [DataRow("tiny-vit", 1)]
+    [DataRow("tiny-vit-quickgelu", null)]
+    public void WinClipPlus_OnRealCookies_ScoresDecidesAndMapsAsTorchSharpDoes(string fixture, int? memoryLayer)
+    {
+        using var clip = ClipEncoder.Load(SharedData.Path("clip-reference", fixture), vocabularyPath: TinyClip.Vocabulary);
+        var normals = ExportParity.Cookies("normal", 4);
+        var anomalies = ExportParity.Cookies("anomaly", 3);
+        var options = Small with
+        {
+            Method = AnomalyMethod.WinClipPlus,
+            WinClip = new WinClipOptions { CalibrationAnomaliesPerNormal = 1, MemoryLayers = memoryLayer is { } l ? [l] : null },
+        };
+        using var model = FewShotAnomalyClassifier.Fit(clip, normals.Take(2).ToList(), options);
+        List<Image<Rgb24>> test = [.. normals.Skip(2), .. anomalies];
+
+        using var stream = new MemoryStream();
+        model.ExportOnnx(stream);
+        using var session = new InferenceSession(stream.ToArray());
+        using var scope = torch.NewDisposeScope();
+        var pixels = clip.Pixels(test);
+        int size = (int)pixels.shape[2];
+        var winClip = (WinClipClassifier)model.Inner;
+        var expected = winClip.ScoreDetailed(test);
+        CollectionAssert.AreEqual(model.Score(test), expected.Scores);
+
+        var (scores, decisions, maps) = ExportParity.Run(session, pixels.data<float>().ToArray(), test.Count, size, size);
+        double worst = ExportParity.AssertScoresAndDecisions(scores, decisions, expected.Scores, model.Threshold);
+        int cells = expected.PatchMaps[0].Length;
+        double worstMap = 0;
+        for (int i = 0; i < test.Count; i++)
+        {
+            var map = Enumerable.Range(0, cells).Select(p => maps.GetValue(i * cells + p)).ToArray();
+            worstMap = Math.Max(worstMap, map.Zip(expected.PatchMaps[i], (a, b) => Math.Abs(a - b)).Max() / expected.PatchMaps[i].Max(Math.Abs));
+        }
+        TestContext.WriteLine($"winclip+ on {fixture} (memory layers {memoryLayer?.ToString() ?? "projected"}): {test.Count} cookies at {size}x{size}, {cells} patches: " +
+                              $"worst relative difference, scores {worst:G3}, maps {worstMap:G3}; scores [{string.Join(", ", expected.Scores.Select(s => s.ToString("G6")))}], " +
+                              $"decisions [{string.Join(", ", decisions)}], threshold {model.Threshold:G6}");
+        Assert.IsLessThanOrEqualTo(ExportParity.Tolerance, worstMap, "patch maps");
         ExportParity.DisposeAll(normals);
         ExportParity.DisposeAll(anomalies);
     }
