@@ -11,7 +11,7 @@ using Spectre.Console.Cli;
 namespace Fsac.Cli.Commands;
 
 /// <summary>
-/// <c>fsac export</c>: writes a saved PatchCore model (default, patchcore) as one ONNX graph
+/// <c>fsac export</c>: writes a saved model (any method, on ResNet18 or CLIP) as one ONNX graph
 /// (<see cref="Fsac.MLNet.Fsac.MLNet.Classifiers.FewShotAnomalyClassifier.ExportOnnx(string, int?, int?)"/>): resized RGB
 /// pixels in, score, decision and patch-grid anomaly map out; with <c>--resize</c>
 /// (<see cref="Fsac.MLNet.Fsac.MLNet.Classifiers.FewShotAnomalyClassifier.ExportOnnx(string, int?, int?, bool)"/>) the
@@ -23,7 +23,8 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--model <FILE>")]
-        [Description("The model to export (written by fsac fit).")]
+        [Description("The model to export (written by fsac fit; any method, on resnet18 or a CLIP): pixels [[N, 3, H, W]] (RGB 0..255, resized, " +
+            "not normalised) to score [[N]], is_anomaly [[N]] and anomaly_map [[N, h, w]] (none for fsac).")]
         public string? Model { get; init; }
 
         [CommandOption("--backbone <BACKBONE>")]
@@ -109,7 +110,9 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
         table.AddRow("input", Markup.Escape(settings.Resize && size is { } s
             ? $"{OnnxExport.PixelsInput}: float32 [N, 3, {s.Height}, {s.Width}], RGB 0..255, the decoded {s.Width}x{s.Height} image (resized inside the graph), not normalised"
             : $"{OnnxExport.PixelsInput}: float32 [N, 3, H, W], RGB 0..255, resized, not normalised"));
-        table.AddRow("outputs", Markup.Escape($"{OnnxExport.ScoreOutput} [N], {OnnxExport.IsAnomalyOutput} [N], {OnnxExport.AnomalyMapOutput} [N, H/8, W/8]"));
+        table.AddRow("outputs", Markup.Escape(model.Method == AnomalyMethod.Fsac
+            ? $"{OnnxExport.ScoreOutput} [N], {OnnxExport.IsAnomalyOutput} [N] (no {OnnxExport.AnomalyMapOutput}: fsac's maps are gradient saliency)"
+            : $"{OnnxExport.ScoreOutput} [N], {OnnxExport.IsAnomalyOutput} [N], {OnnxExport.AnomalyMapOutput} [N, h, w] on the patch grid"));
         table.AddRow("threshold", model.Threshold.ToString("F4", CultureInfo.InvariantCulture));
         console.Write(table);
         return ExitCodes.Success;

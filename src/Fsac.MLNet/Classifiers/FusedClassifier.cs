@@ -157,16 +157,14 @@ internal sealed class FusedClassifier : IAnomalyClassifier, IEncodedScorer, IOnn
 
     /// <summary>
     /// Every part's export, fused on one input: the encoder of the patch parts (at the fusion's resolution), or the
-    /// fusion's own when no part reads patches.
+    /// fusion's own when no part reads patches. A fusion with pooled parts has no resolution (fsac-local's patch head
+    /// sees the backbone's own input), so one input gives every part its features.
     /// </summary>
-    /// <exception cref="NotSupportedException">A part has no ONNX form, or pooled and patch parts see different inputs (a resolution).</exception>
+    /// <exception cref="NotSupportedException">A part has no ONNX form; the message names it.</exception>
     ExportedModel IOnnxExportable.ForExport()
     {
         var exported = parts.Select(p => p is IOnnxExportable e ? e.ForExport()
             : throw new NotSupportedException($"The '{MethodName}' model's part {p.GetType().Name} has no ONNX export.")).ToList();
-        if (Resolution is not null && Needs.HasFlag(EncoderOutputs.Global))
-            throw new NotSupportedException($"The '{MethodName}' model reads pooled features at the backbone's input and patches at resolution {Resolution}: " +
-                "one ONNX input cannot give both.");
         var view = exported.FirstOrDefault(m => m.Parts.Any(p => p is MemoryPart or HeadPart { OnPatches: true }))?.Encoder ?? encoder;
         return new ExportedModel([.. exported.SelectMany(m => m.Parts)], Threshold, MethodName, BackboneName, view);
     }

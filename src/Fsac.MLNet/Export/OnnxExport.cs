@@ -12,9 +12,12 @@ using Google.Protobuf;
 namespace Fsac.MLNet.Export;
 
 /// <summary>
-/// ONNX export of a fitted PatchCore model on ResNet18 or a CLIP (<c>PatchCoreClassifier.ExportOnnx</c>): one self-contained graph (opset 17,
+/// ONNX export of a fitted model (<c>FewShotAnomalyClassifier.ExportOnnx</c>): one self-contained graph (opset 17,
 /// float32; opset 18 with the in-graph resize) from resized pixels to the decision, for ONNX Runtime or any other ONNX
-/// engine. The network's weights and the memory bank are initializers.
+/// engine. The model hands over its parts (<see cref="ExportedModel"/>): PatchCore's memory (<see cref="MemoryPart"/>),
+/// CLIP-FSAC's head on the pooled feature or on every patch (<see cref="HeadPart"/>, <see cref="HeadGraph"/>),
+/// WinCLIP+ (<see cref="WinClipPart"/>, <see cref="WinClipGraph"/>), one alone or several fused by the mean of their
+/// probabilities. The network's weights, the memory bank, the anchors and the head's weights are initializers.
 /// </summary>
 /// <remarks>
 /// <para>Input <see cref="PixelsInput"/>: float32 <c>[N, 3, H, W]</c>, RGB, on the 0..255 scale, each image resized
@@ -22,7 +25,7 @@ namespace Fsac.MLNet.Export;
 /// ResNet18 that is the bilinear resize of <see cref="ResNet18Encoder.Pixels"/> (for the default method the shorter
 /// side at 224 px, the longer rounded to a multiple of 32); for a CLIP backbone OpenCLIP's resize and centre crop to
 /// S × S, <see cref="ClipEncoder.Pixels"/>. H and W are fixed when the model is exported.</para>
-/// <para>The graph: the encoder's normalisation and network (<see cref="EncoderGraph"/>: for ResNet18 RGB to BGR
+/// <para>PatchCore's graph: the encoder's normalisation and network (<see cref="EncoderGraph"/>: for ResNet18 RGB to BGR
 /// minus the ImageNet mean image, the stem to layer3 and the patch features of <see cref="ResNetOnnxGraph"/>; for
 /// CLIP ÷255, minus the mean and ÷ the std of its preprocessing config, then the image tower's projected patch tokens,
 /// <see cref="ClipOnnxGraph"/>), unit length when the model normalises, then the exact float32
@@ -30,6 +33,8 @@ namespace Fsac.MLNet.Export;
 /// <see cref="PatchMemory"/> computes it in float32; the image score is the mean of the TopK largest patch
 /// distances. A model fitted with a bfloat16 search is exported with the exact search, whose distances it matches unless
 /// bfloat16 rounding made it miss the nearest patch.</para>
+/// <para>The other methods' scores and maps are described with their parts, and the metadata's <c>fsac.score</c> and <c>fsac.anomaly_map</c> name them (global CLIP-FSAC's graph has no
+/// <see cref="AnomalyMapOutput"/>: its maps are gradient saliency, which has no ONNX form).</para>
 /// <para>Outputs: <see cref="ScoreOutput"/> float32 <c>[N]</c>, <see cref="IsAnomalyOutput"/> bool <c>[N]</c>
 /// (score ≥ the model's threshold) and <see cref="AnomalyMapOutput"/> float32 <c>[N, h, w]</c>, the patch distances on
 /// the patch grid (h = H/8, w = W/8 for ResNet18; S/patch on both sides for CLIP). The library's maps are these resized bilinearly to the image and smoothed with a

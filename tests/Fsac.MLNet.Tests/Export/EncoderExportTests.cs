@@ -66,6 +66,15 @@ public sealed class EncoderExportTests
     }
 
     [TestMethod]
+    public void ABFloat16Encoder_IsNotSupported_AndTheMessageNamesThePrecision()
+    {
+        using var clip = ClipEncoder.Load(TinyClip.Folder, EncoderPrecision.BFloat16, TinyClip.Vocabulary);
+        var e = Assert.ThrowsExactly<NotSupportedException>(() => EncoderExport.Write(clip, new MemoryStream()));
+        StringAssert.Contains(e.Message, "EncoderPrecision.BFloat16");
+        StringAssert.Contains(e.Message, $"'{clip.Name}'");
+    }
+
+    [TestMethod]
     public void ExportBackbone_WritesTheClipEncodersGraph_WithItsDocumentedOutputs()
     {
         using var folder = new Checkpoints.TempDir();
