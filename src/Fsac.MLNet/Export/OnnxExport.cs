@@ -1,5 +1,4 @@
 using Fsac.MLNet.Checkpoints.Onnx;
-using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.Onnx;
 using Fsac.MLNet.Maps;
