@@ -143,17 +143,19 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     }
 
     /// <summary>
-    /// ResNet18's pooled features in float32 on TorchSharp, on ONNX Runtime and on Auto's choice, side by side: each
-    /// batch size is timed in <see cref="EngineRounds"/> rounds that take the three engines in turn (so that load from
-    /// elsewhere hits them alike), and each engine's median rate is shown, Auto's as a share of the faster engine's.
+    /// ResNet18's pooled features in float32 on TorchSharp, on ONNX Runtime and on Auto's choice, and in int8 on ONNX
+    /// Runtime, side by side: each batch size is timed in <see cref="EngineRounds"/> rounds that take the four in turn (so
+    /// that load from elsewhere hits them alike), and each one's median rate is shown, Auto's as a share of the faster
+    /// float32 engine's, int8's as a multiple of ONNX Runtime's float32.
     /// </summary>
     private static void EngineRows(Table table, int[] batches, double seconds, CancellationToken ct)
     {
         using var torchSharp = ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.TorchSharp);
         using var onnxRuntime = ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.OnnxRuntime);
         using var auto = ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.Auto);
+        using var int8 = ResNet18Encoder.LoadDefault(EncoderPrecision.Int8, EncoderEngine.OnnxRuntime);
         AnsiConsole.MarkupLine($"ResNet18 engine {auto.Engine}: {Markup.Escape(auto.EngineReason)}");
-        ResNet18Encoder[] engines = [torchSharp, onnxRuntime, auto];
+        ResNet18Encoder[] engines = [torchSharp, onnxRuntime, auto, int8];
         foreach (var batch in batches)
         {
             var rates = engines.Select(_ => new double[EngineRounds]).ToArray();
@@ -166,6 +168,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             table.AddRow("ResNet18 (ImageNet) encoder, ONNX Runtime", "Float32", batch.ToString(), $"{medians[1]:F2} images/s");
             table.AddRow($"ResNet18 (ImageNet) encoder, Auto ({auto.Engine})", "Float32", batch.ToString(),
                 $"{medians[2]:F2} images/s ({medians[2] / faster:F2}x the faster engine)");
+            table.AddRow("ResNet18 (ImageNet) encoder, ONNX Runtime", "Int8", batch.ToString(),
+                $"{medians[3]:F2} images/s ({medians[3] / medians[1]:F2}x ONNX Runtime Float32)");
         }
     }
 

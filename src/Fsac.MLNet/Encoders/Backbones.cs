@@ -23,13 +23,16 @@ public static class Backbones
     /// <exception cref="ArgumentException">The specification is none of the accepted forms; the message lists them.</exception>
     /// <exception cref="NativeRuntimeException">libtorch could not be loaded; the message names the fix.</exception>
     /// <exception cref="NotSupportedException">
-    /// <see cref="EncoderEngine.OnnxRuntime"/> was asked for a CLIP backbone or bfloat16, or ONNX Runtime is unavailable.
+    /// <see cref="EncoderEngine.OnnxRuntime"/> or <see cref="EncoderPrecision.Int8"/> was asked for a CLIP backbone, ONNX Runtime
+    /// for bfloat16, TorchSharp for int8, or ONNX Runtime is unavailable.
     /// </exception>
     public static IImageEncoder Create(string spec, EncoderPrecision precision = EncoderPrecision.Float32, EncoderEngine engine = EncoderEngine.Auto)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
         TorchRuntime.EnsureLoaded();
         if (spec.Equals(Default, StringComparison.OrdinalIgnoreCase)) return ResNet18Encoder.LoadDefault(precision, engine);
+        if (precision == EncoderPrecision.Int8)
+            throw new NotSupportedException($"EncoderPrecision.Int8 (--dtype int8) runs ResNet18 on ONNX Runtime only; the CLIP backbone '{spec}' runs in float32 or bfloat16.");
         if (engine == EncoderEngine.OnnxRuntime)
             throw new NotSupportedException($"The ONNX Runtime engine runs ResNet18 only; the CLIP backbone '{spec}' runs on EncoderEngine.TorchSharp (or Auto).");
         if (Directory.Exists(spec)) return ClipEncoder.Load(spec, precision);

@@ -138,6 +138,8 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
 
     private static ClipEncoder Create(ClipConfig config, string weightsPath, ClipTokenizer tokenizer, PreprocessConfig preprocess, string label, EncoderPrecision precision)
     {
+        if (precision == EncoderPrecision.Int8)
+            throw new NotSupportedException($"EncoderPrecision.Int8 (--dtype int8) runs ResNet18 on ONNX Runtime only; CLIP ('{label}') runs in float32 or bfloat16.");
         var model = new ClipModel(config);
         try
         {

@@ -19,8 +19,9 @@ public enum EncoderEngine
     TorchSharp,
 
     /// <summary>
-    /// ONNX Runtime (CPU) on a graph of the network built in memory: ResNet18 in float32 only. Asking for it elsewhere
-    /// throws <see cref="NotSupportedException"/>.
+    /// ONNX Runtime (CPU) on a graph of the network built in memory: ResNet18 in float32, or int8
+    /// (<see cref="EncoderPrecision.Int8"/>, which runs here only and so makes Auto mean this engine). Asking for it
+    /// elsewhere throws <see cref="NotSupportedException"/>.
     /// </summary>
     OnnxRuntime,
 }

@@ -22,8 +22,9 @@ namespace Fsac.MLNet.Encoders;
 /// (model name and a hash of its flags, from <c>/proc/cpuinfo</c>), the TorchSharp and ONNX Runtime versions and the
 /// thread count, and in the process. A measurement taken while the machine is busy (a 1-minute load average above its
 /// core count, from <c>/proc/loadavg</c>) is used but not cached: load slows the engines unequally (libtorch's threads
-/// wait on each other), and the file should hold what the machine itself does. Auto never fails: where ONNX Runtime is
-/// missing, fails or cannot run the encoder, it picks TorchSharp and says why.
+/// wait on each other), and the file should hold what the machine itself does. Auto never fails in float32: where ONNX Runtime is
+/// missing, fails or cannot run the encoder, it picks TorchSharp and says why. Int8 runs on ONNX Runtime only, so Auto
+/// takes it there without measuring.
 /// </summary>
 internal static class EngineSelection
 {
@@ -57,31 +58,36 @@ internal static class EngineSelection
     /// runner when that is the engine (the caller owns it).
     /// </summary>
     /// <param name="requested">The engine asked for.</param>
-    /// <param name="precision">The encoder's precision; ONNX Runtime runs float32 only.</param>
+    /// <param name="precision">The encoder's precision; ONNX Runtime runs float32 and int8 (int8 nowhere else).</param>
     /// <param name="backbone">The network, borrowed by the runner.</param>
     /// <param name="cacheDir">The cache root; null: <see cref="ClipDownloader.CacheRoot"/>.</param>
-    /// <param name="createRuntime">Starts ONNX Runtime on the network; null: <see cref="OnnxRuntimeResNet.Create"/>.</param>
+    /// <param name="createRuntime">Starts ONNX Runtime on the network; null: <see cref="OnnxRuntimeResNet.Create"/> in <paramref name="precision"/>.</param>
     /// <param name="loadAverage">The machine's 1-minute load average, null where unknown; null: read from <c>/proc/loadavg</c>.</param>
-    /// <exception cref="NotSupportedException">ONNX Runtime was asked for and cannot run this encoder (bfloat16, or it is missing); the message says why.</exception>
+    /// <exception cref="NotSupportedException">
+    /// ONNX Runtime was asked for and cannot run this encoder (bfloat16, or it is missing), or int8 was asked for on
+    /// TorchSharp or where ONNX Runtime is missing; the message says why.
+    /// </exception>
     public static (EncoderEngine Engine, string Reason, OnnxRuntimeResNet? Runtime) Choose(EncoderEngine requested, EncoderPrecision precision,
         ResNetBackbone backbone, string? cacheDir = null, Func<ResNetBackbone, OnnxRuntimeResNet>? createRuntime = null,
         Func<double?>? loadAverage = null)
     {
-        createRuntime ??= OnnxRuntimeResNet.Create;
+        createRuntime ??= b => OnnxRuntimeResNet.Create(b, precision);
         switch (requested)
         {
             case EncoderEngine.TorchSharp:
+                if (precision == EncoderPrecision.Int8)
+                    throw new NotSupportedException("EncoderPrecision.Int8 (--dtype int8) runs on ONNX Runtime only; use EncoderEngine.OnnxRuntime or Auto (--engine onnxruntime or auto).");
                 return (EncoderEngine.TorchSharp, "TorchSharp, as asked for", null);
             case EncoderEngine.OnnxRuntime:
-                if (precision != EncoderPrecision.Float32)
-                    throw new NotSupportedException($"The ONNX Runtime engine runs float32 only; EncoderPrecision.{precision} runs on EncoderEngine.TorchSharp (or Auto).");
+                if (precision == EncoderPrecision.BFloat16)
+                    throw new NotSupportedException($"The ONNX Runtime engine runs float32 and int8; EncoderPrecision.{precision} runs on EncoderEngine.TorchSharp (or Auto).");
                 try
                 {
                     return (EncoderEngine.OnnxRuntime, "ONNX Runtime, as asked for", createRuntime(backbone));
                 }
                 catch (Exception e) when (IsUnavailable(e))
                 {
-                    throw new NotSupportedException($"The ONNX Runtime engine is unavailable here ({Describe(e)}); use EncoderEngine.TorchSharp or Auto.", e);
+                    throw Unavailable(e, precision);
                 }
             case EncoderEngine.Auto:
                 return ChooseAuto(precision, backbone, cacheDir ?? ClipDownloader.CacheRoot(), createRuntime, loadAverage ?? LoadAverage);
@@ -104,8 +110,19 @@ internal static class EngineSelection
     private static (EncoderEngine, string, OnnxRuntimeResNet?) ChooseAuto(EncoderPrecision precision, ResNetBackbone backbone, string cacheDir,
         Func<ResNetBackbone, OnnxRuntimeResNet> createRuntime, Func<double?> loadAverage)
     {
+        if (precision == EncoderPrecision.Int8)
+        {
+            try
+            {
+                return (EncoderEngine.OnnxRuntime, "Auto: ONNX Runtime, since int8 runs there only", createRuntime(backbone));
+            }
+            catch (Exception e) when (IsUnavailable(e))
+            {
+                throw Unavailable(e, precision);
+            }
+        }
         if (precision != EncoderPrecision.Float32)
-            return (EncoderEngine.TorchSharp, $"Auto: TorchSharp, since ONNX Runtime runs float32 only and this encoder computes in {precision}", null);
+            return (EncoderEngine.TorchSharp, $"Auto: TorchSharp, since ONNX Runtime runs float32 and int8 and this encoder computes in {precision}", null);
         OnnxRuntimeResNet runtime;
         try
         {
@@ -263,6 +280,10 @@ internal static class EngineSelection
     private static bool IsUnavailable(Exception e)
         => e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or TypeInitializationException
             or Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
+
+    private static NotSupportedException Unavailable(Exception e, EncoderPrecision precision) => new(precision == EncoderPrecision.Int8
+        ? $"The ONNX Runtime engine is unavailable here ({Describe(e)}), and int8 runs on it only; use float32 or bfloat16 (EncoderEngine.TorchSharp or Auto)."
+        : $"The ONNX Runtime engine is unavailable here ({Describe(e)}); use EncoderEngine.TorchSharp or Auto.", e);
 
     private static string Describe(Exception e)
     {

@@ -1,5 +1,6 @@
 using Fsac.MLNet.Encoders.Onnx;
 using Fsac.MLNet.Encoders.ResNet;
+using Fsac.MLNet.Native;
 using System.Collections.Concurrent;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -13,31 +14,40 @@ namespace Fsac.MLNet.Encoders;
 /// (<see cref="ResNetOnnxGraph.EncoderModel"/>), one <see cref="InferenceSession"/> per input size, outputs and thread
 /// count, created on first use and kept until disposal. Sessions run on as many intra-op threads as libtorch
 /// (<c>torch.get_num_threads()</c> when the session is created), sequentially, with ONNX Runtime's full graph
-/// optimisation; the same input gives the same features bit for bit. Pixels and features stay in TorchSharp tensors:
-/// ONNX Runtime reads and writes their memory directly. Safe to call from several threads.
+/// optimisation; the same input gives the same features bit for bit. With <see cref="EncoderPrecision.Int8"/> each graph is
+/// quantized (<see cref="OnnxQuantization"/>; 7-bit weights on x86 CPUs without VNNI) before its session is created.
+/// Pixels and features stay in TorchSharp tensors: ONNX Runtime reads and writes their memory directly. Safe to call
+/// from several threads.
 /// </summary>
 internal sealed class OnnxRuntimeResNet : IDisposable
 {
     private readonly ResNetBackbone _backbone;
+    private readonly EncoderPrecision _precision;
     private readonly ConcurrentDictionary<SessionKey, Lazy<InferenceSession>> _sessions = new();
     // Sessions of one network at different sizes share the weights ONNX Runtime repacks for its kernels.
     private readonly PrePackedWeightsContainer _prepacked = new();
     private int _disposed;
 
-    private OnnxRuntimeResNet(ResNetBackbone backbone) => _backbone = backbone;
+    private OnnxRuntimeResNet(ResNetBackbone backbone, EncoderPrecision precision) => (_backbone, _precision) = (backbone, precision);
 
     /// <summary>The native ONNX Runtime's version, e.g. <c>1.31.1</c>.</summary>
     public static string Version => OrtEnv.Instance().GetVersionString();
 
-    /// <summary>Runs <paramref name="backbone"/> (borrowed: it must outlive this object) on ONNX Runtime.</summary>
+    /// <summary>
+    /// Runs <paramref name="backbone"/> (borrowed: it must outlive this object) on ONNX Runtime in <paramref name="precision"/>:
+    /// float32, or int8 (<see cref="EncoderPrecision.Int8"/>).
+    /// </summary>
+    /// <exception cref="NotSupportedException"><paramref name="precision"/> is bfloat16, which ONNX Runtime does not run.</exception>
     /// <exception cref="DllNotFoundException">The native ONNX Runtime library is not there.</exception>
     /// <exception cref="TypeInitializationException">It could not be loaded or initialised.</exception>
     /// <exception cref="OnnxRuntimeException">It failed to start.</exception>
-    public static OnnxRuntimeResNet Create(ResNetBackbone backbone)
+    public static OnnxRuntimeResNet Create(ResNetBackbone backbone, EncoderPrecision precision = EncoderPrecision.Float32)
     {
         ArgumentNullException.ThrowIfNull(backbone);
+        if (precision is not (EncoderPrecision.Float32 or EncoderPrecision.Int8))
+            throw new NotSupportedException($"The ONNX Runtime engine runs float32 and int8; EncoderPrecision.{precision} runs on EncoderEngine.TorchSharp.");
         _ = Version; // loads the native library now, so that a missing one is reported here rather than at the first image
-        return new OnnxRuntimeResNet(backbone);
+        return new OnnxRuntimeResNet(backbone, precision);
     }
 
     /// <summary>
@@ -93,7 +103,9 @@ internal sealed class OnnxRuntimeResNet : IDisposable
 
     private InferenceSession CreateSession(SessionKey key)
     {
-        var model = ResNetOnnxGraph.EncoderModel(_backbone, key.Height, key.Width, key.Pooled, key.Patches);
+        int? int8Range = _precision != EncoderPrecision.Int8 ? null
+            : CpuFeatures.HasExactInt8Products ? OnnxQuantization.FullRange : OnnxQuantization.ReducedRange;
+        var model = ResNetOnnxGraph.EncoderModel(_backbone, key.Height, key.Width, key.Pooled, key.Patches, int8Range);
         using var options = new SessionOptions
         {
             IntraOpNumThreads = key.Threads,

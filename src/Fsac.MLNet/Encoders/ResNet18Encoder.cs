@@ -80,7 +80,7 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// </summary>
     public int ImageSize => _shorterSide ?? _preprocess.ImageSize;
 
-    /// <summary>Precision the convolutions run in; features are float32 either way.</summary>
+    /// <summary>Precision the convolutions run in (int8 on ONNX Runtime only); features are float32 either way.</summary>
     public EncoderPrecision Precision { get; }
 
     /// <summary>
@@ -102,7 +102,10 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// <param name="engine">The engine of frozen passes; <see cref="EncoderEngine.Auto"/> takes the faster on this machine.</param>
     /// <exception cref="FileNotFoundException">The model is in none of these folders.</exception>
     /// <exception cref="CheckpointFormatException">A file is corrupt or is not the expected network.</exception>
-    /// <exception cref="NotSupportedException"><see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, or ONNX Runtime is unavailable.</exception>
+    /// <exception cref="NotSupportedException">
+    /// <see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, <see cref="EncoderEngine.TorchSharp"/> with int8, or ONNX
+    /// Runtime is unavailable for an engine or precision that needs it.
+    /// </exception>
     public static ResNet18Encoder LoadDefault(EncoderPrecision precision = EncoderPrecision.Float32, EncoderEngine engine = EncoderEngine.Auto)
     {
         var packageLib = Path.GetDirectoryName(typeof(Microsoft.ML.ResNet18Extension).Assembly.Location);
@@ -127,7 +130,10 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// <param name="engine">The engine of frozen passes; <see cref="EncoderEngine.Auto"/> takes the faster on this machine.</param>
     /// <exception cref="FileNotFoundException">A file does not exist.</exception>
     /// <exception cref="CheckpointFormatException">A file is corrupt or is not the expected network.</exception>
-    /// <exception cref="NotSupportedException"><see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, or ONNX Runtime is unavailable.</exception>
+    /// <exception cref="NotSupportedException">
+    /// <see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, <see cref="EncoderEngine.TorchSharp"/> with int8, or ONNX
+    /// Runtime is unavailable for an engine or precision that needs it.
+    /// </exception>
     public static ResNet18Encoder Load(string modelPath, string? preprocessModelPath = null, EncoderPrecision precision = EncoderPrecision.Float32,
         EncoderEngine engine = EncoderEngine.Auto)
     {

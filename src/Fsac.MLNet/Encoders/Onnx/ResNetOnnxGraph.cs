@@ -29,9 +29,10 @@ internal static class ResNetOnnxGraph
     /// <summary>
     /// The serialized ONNX model (opset <see cref="OnnxGraphBuilder.Opset"/>) of the network for normalised inputs of
     /// <paramref name="height"/> × <paramref name="width"/> and any batch size: <see cref="PooledOutput"/> and/or
-    /// <see cref="PatchesOutput"/>, as asked for.
+    /// <see cref="PatchesOutput"/>, as asked for; dynamically quantized to int8 (<see cref="OnnxQuantization"/>, weight
+    /// levels up to <paramref name="int8Range"/>) when <paramref name="int8Range"/> is given.
     /// </summary>
-    public static byte[] EncoderModel(ResNetBackbone backbone, int height, int width, bool pooled, bool patches)
+    public static byte[] EncoderModel(ResNetBackbone backbone, int height, int width, bool pooled, bool patches, int? int8Range = null)
     {
         if (!pooled && !patches) throw new ArgumentException("Ask for pooled features, patches or both.", nameof(pooled));
         var g = new OnnxGraphBuilder("fsac_resnet_encoder");
@@ -44,8 +45,10 @@ internal static class ResNetOnnxGraph
             var (gridHeight, gridWidth) = PatchGrid(backbone.Config, height, width);
             g.Output(PatchesOutput, patchesValue, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, backbone.PatchChannels, gridHeight, gridWidth);
         }
-        return g.Build("Fsac.MLNet", "", $"ResNet encoder, {PixelsInput} [N, 3, {height}, {width}] to its frozen features.",
-            new Dictionary<string, string>()).ToByteArray();
+        var model = g.Build("Fsac.MLNet", "", $"ResNet encoder, {PixelsInput} [N, 3, {height}, {width}] to its frozen features.",
+            new Dictionary<string, string>());
+        if (int8Range is { } range) OnnxQuantization.Quantize(model, range);
+        return model.ToByteArray();
     }
 
     /// <summary>
