@@ -163,26 +163,28 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     }
 
     /// <summary>
-    /// The CLIP image tower (random weights, float32) on TorchSharp, on ONNX Runtime and on Auto's choice, side by side
-    /// (<see cref="EngineRows"/>): three copies of the same weights, one per engine.
+    /// The CLIP image tower (random weights) in float32 on TorchSharp, on ONNX Runtime and on Auto's choice, and in int8 on
+    /// ONNX Runtime, side by side (<see cref="EngineRows"/>): four copies of the same weights, one per case.
     /// </summary>
     private static void ClipEngineRows(Table table, string name, ClipConfig config, ClipTokenizer tokenizer, Func<double, string> rate,
         int[] batches, double seconds, CancellationToken ct)
     {
-        ClipEncoder Create(EncoderEngine engine)
-            => new(RandomClip(config, EncoderPrecision.Float32), tokenizer, PreprocessConfig.Square(config.Vision.ImageSize), $"clip:{name}:random", engine);
+        ClipEncoder Create(EncoderEngine engine, bool int8 = false)
+            => new(RandomClip(config, EncoderPrecision.Float32), tokenizer, PreprocessConfig.Square(config.Vision.ImageSize), $"clip:{name}:random", engine, int8);
         using var torchSharp = Create(EncoderEngine.TorchSharp);
         using var onnxRuntime = Create(EncoderEngine.OnnxRuntime);
         using var auto = Create(EncoderEngine.Auto);
+        using var int8 = Create(EncoderEngine.OnnxRuntime, int8: true);
         AnsiConsole.MarkupLine($"{Markup.Escape(name)} engine {auto.Engine}: {Markup.Escape(auto.EngineReason)}");
-        EngineRows(table, $"{name} image encoder", [torchSharp.EncodeImage, onnxRuntime.EncodeImage, auto.EncodeImage], auto.Engine,
+        EngineRows(table, $"{name} image encoder", [torchSharp.EncodeImage, onnxRuntime.EncodeImage, auto.EncodeImage, int8.EncodeImage], auto.Engine,
             config.Vision.ImageSize, rate, batches, seconds, ct);
     }
 
     /// <summary>
-    /// One network's frozen encoding on TorchSharp, ONNX Runtime and Auto (<paramref name="encoders"/>, in that order):
-    /// each batch size is timed in <see cref="EngineRounds"/> rounds that take the three engines in turn (so that load
-    /// from elsewhere hits them alike), and each engine's median rate is shown, Auto's as a share of the faster engine's.
+    /// One network's frozen encoding in float32 on TorchSharp, ONNX Runtime and Auto, and optionally in int8 on ONNX
+    /// Runtime (<paramref name="encoders"/>, in that order): each batch size is timed in <see cref="EngineRounds"/> rounds
+    /// that take them in turn (so that load from elsewhere hits them alike), and each one's median rate is shown, Auto's
+    /// and int8's as multiples of the faster float32 engine's.
     /// </summary>
     private static void EngineRows(Table table, string label, Func<Tensor, Tensor>[] encoders, EncoderEngine autoEngine, int size,
         Func<double, string> rate, int[] batches, double seconds, CancellationToken ct)
@@ -198,6 +200,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             table.AddRow($"{label}, TorchSharp", "Float32", batch.ToString(), rate(medians[0]));
             table.AddRow($"{label}, ONNX Runtime", "Float32", batch.ToString(), rate(medians[1]));
             table.AddRow($"{label}, Auto ({autoEngine})", "Float32", batch.ToString(), $"{rate(medians[2])} ({medians[2] / faster:F2}x the faster engine)");
+            if (medians.Length > 3)
+                table.AddRow($"{label}, ONNX Runtime", "Int8", batch.ToString(), $"{rate(medians[3])} ({medians[3] / faster:F2}x the faster fp32 engine)");
         }
     }
 

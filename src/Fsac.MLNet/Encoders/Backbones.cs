@@ -23,7 +23,8 @@ public static class Backbones
     /// <exception cref="ArgumentException">The specification is none of the accepted forms; the message lists them.</exception>
     /// <exception cref="NativeRuntimeException">libtorch could not be loaded; the message names the fix.</exception>
     /// <exception cref="NotSupportedException">
-    /// <see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, or ONNX Runtime is unavailable.
+    /// <see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, int8 on <see cref="EncoderEngine.TorchSharp"/> or
+    /// for ResNet18, or ONNX Runtime is unavailable where it is needed.
     /// </exception>
     public static IImageEncoder Create(string spec, EncoderPrecision precision = EncoderPrecision.Float32, EncoderEngine engine = EncoderEngine.Auto)
     {

@@ -22,20 +22,26 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
 
     /// <summary>
     /// Wraps an already loaded model (owned from now on); <paramref name="name"/> should identify its weights (see
-    /// <see cref="Name"/>). The image tower's frozen passes run on <paramref name="engine"/> (see <see cref="Engine"/>).
+    /// <see cref="Name"/>). The image tower's frozen passes run on <paramref name="engine"/> (see <see cref="Engine"/>) in
+    /// the model's precision (<see cref="ClipModel.Dtype"/>), or with <paramref name="int8"/> (a float32 model) in
+    /// <see cref="EncoderPrecision.Int8"/> on ONNX Runtime.
     /// </summary>
     /// <exception cref="NotSupportedException">
-    /// <see cref="EncoderEngine.OnnxRuntime"/> was asked for a bfloat16 model, or ONNX Runtime is unavailable.
+    /// <see cref="EncoderEngine.OnnxRuntime"/> was asked for a bfloat16 model, int8 for a bfloat16 model or on
+    /// <see cref="EncoderEngine.TorchSharp"/>, or ONNX Runtime is unavailable where it is needed.
     /// </exception>
-    public ClipEncoder(ClipModel model, ClipTokenizer tokenizer, PreprocessConfig preprocess, string name, EncoderEngine engine = EncoderEngine.Auto)
+    public ClipEncoder(ClipModel model, ClipTokenizer tokenizer, PreprocessConfig preprocess, string name, EncoderEngine engine = EncoderEngine.Auto,
+        bool int8 = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         Model = model;
         Tokenizer = tokenizer;
         Preprocessor = new ClipPreprocessor(preprocess);
         Name = name;
-        var precision = model.Dtype == ScalarType.BFloat16 ? EncoderPrecision.BFloat16 : EncoderPrecision.Float32;
-        (Engine, EngineReason, _onnx) = EngineSelection.Choose(engine, precision, model);
+        if (int8 && model.Dtype != ScalarType.Float32)
+            throw new NotSupportedException($"Int8 quantizes a float32 model's image tower; this model's weights are {model.Dtype}.");
+        Precision = int8 ? EncoderPrecision.Int8 : model.Dtype == ScalarType.BFloat16 ? EncoderPrecision.BFloat16 : EncoderPrecision.Float32;
+        (Engine, EngineReason, _onnx) = EngineSelection.Choose(engine, Precision, model);
     }
 
     /// <summary>The CLIP model.</summary>
@@ -69,6 +75,9 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// text tower run on TorchSharp.
     /// </summary>
     public EncoderEngine Engine { get; }
+
+    /// <summary>The precision of the image tower's frozen passes; features are float32 either way.</summary>
+    public EncoderPrecision Precision { get; }
 
     /// <summary>Why <see cref="Engine"/> runs: asked for, or what Auto measured (or found cached), or why it fell back to TorchSharp.</summary>
     public string EngineReason { get; }
@@ -172,7 +181,7 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
         {
             model.LoadStateDict(CheckpointReader.ReadStateDict(weightsPath), weightsPath);
             model.ToDtype(precision == EncoderPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
-            return new ClipEncoder(model, tokenizer, preprocess, $"clip:{label}:{ShortHash(weightsPath)}", engine);
+            return new ClipEncoder(model, tokenizer, preprocess, $"clip:{label}:{ShortHash(weightsPath)}", engine, int8: precision == EncoderPrecision.Int8);
         }
         catch
         {

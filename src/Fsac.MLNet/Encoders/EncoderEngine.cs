@@ -19,8 +19,9 @@ public enum EncoderEngine
     TorchSharp,
 
     /// <summary>
-    /// ONNX Runtime (CPU) on a graph of the network built in memory: ResNet18 and CLIP image towers, in float32 only.
-    /// Asking for it with another precision throws <see cref="NotSupportedException"/>.
+    /// ONNX Runtime (CPU) on a graph of the network built in memory: ResNet18 and CLIP image towers in float32, and CLIP
+    /// image towers in int8 (<see cref="EncoderPrecision.Int8"/>, which runs here only and so makes Auto mean this
+    /// engine). Asking for it in bfloat16 throws <see cref="NotSupportedException"/>.
     /// </summary>
     OnnxRuntime,
 }

@@ -238,7 +238,7 @@ public sealed class EncoderEngineTests
 
         var bf16 = EngineSelection.Choose(EncoderEngine.Auto, EncoderPrecision.BFloat16, s_torchSharp.Backbone, cache.Path);
         Assert.AreEqual(EncoderEngine.TorchSharp, bf16.Engine);
-        StringAssert.Contains(bf16.Reason, "float32 only");
+        StringAssert.Contains(bf16.Reason, "ONNX Runtime runs float32 and int8");
         Assert.ThrowsExactly<NotSupportedException>(() => ResNet18Encoder.LoadDefault(EncoderPrecision.BFloat16, EncoderEngine.OnnxRuntime));
     }
 
