@@ -87,18 +87,27 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
         var config = ClipConfig.FromName(settings.Model);
         double vitFlops = VisionFlops(config.Vision, config.EmbedDim);
+        var vocabulary = settings.Vocabulary ?? ClipPretrained.VocabularyCachePath();
+        var tokenizer = File.Exists(vocabulary) ? ClipTokenizer.FromBpeGz(vocabulary) : null;
+        string vitRate(double perSecond) => $"{perSecond:F2} images/s ({perSecond * vitFlops / 1e9:F1} GFLOP/s)";
         foreach (var precision in new[] { EncoderPrecision.Float32, EncoderPrecision.BFloat16 })
         {
-            using var model = RandomClip(config, precision);
-            foreach (var batch in batches)
+            if (precision == EncoderPrecision.Float32 && tokenizer is not null)
             {
-                var perSecond = ImagesPerSecond(model.EncodeImage, batch, config.Vision.ImageSize, settings.Seconds, ct);
-                table.AddRow($"{settings.Model} image encoder", precision.ToString(), batch.ToString(),
-                    $"{perSecond:F2} images/s ({perSecond * vitFlops / 1e9:F1} GFLOP/s)");
+                ClipEngineRows(table, settings.Model, config, tokenizer, vitRate, batches, settings.Seconds, ct);
+            }
+            else
+            {
+                if (precision == EncoderPrecision.Float32)
+                    AnsiConsole.MarkupLine($"[yellow]CLIP on ONNX Runtime and Auto skipped:[/] no vocabulary at '{Markup.Escape(vocabulary)}' (pass --vocab).");
+                using var model = RandomClip(config, precision);
+                foreach (var batch in batches)
+                    table.AddRow($"{settings.Model} image encoder, TorchSharp", precision.ToString(), batch.ToString(),
+                        vitRate(ImagesPerSecond(model.EncodeImage, batch, config.Vision.ImageSize, settings.Seconds, ct)));
             }
             if (precision == EncoderPrecision.Float32)
             {
-                EngineRows(table, batches, settings.Seconds, ct);
+                ResNetEngineRows(table, batches, settings.Seconds, ct);
                 continue;
             }
             using var resnet = ResNet18Encoder.LoadDefault(precision, EncoderEngine.TorchSharp);
@@ -124,11 +133,11 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                 }
                 FitRows(table, "ResNet18", resnet, shots, ct);
             }
-            var vocabulary = settings.Vocabulary ?? ClipPretrained.VocabularyCachePath();
-            if (File.Exists(vocabulary))
+            if (tokenizer is not null)
             {
-                using var clip = new ClipEncoder(RandomClip(config, EncoderPrecision.Float32), ClipTokenizer.FromBpeGz(vocabulary),
+                using var clip = new ClipEncoder(RandomClip(config, EncoderPrecision.Float32), tokenizer,
                     PreprocessConfig.Square(config.Vision.ImageSize), $"clip:{settings.Model}:random");
+                AnsiConsole.MarkupLine($"{Markup.Escape(settings.Model)} fit engine {clip.Engine}: {Markup.Escape(clip.EngineReason)}");
                 FitRows(table, settings.Model, clip, shots, ct);
             }
             else
@@ -142,30 +151,57 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         return ExitCodes.Success;
     }
 
-    /// <summary>
-    /// ResNet18's pooled features in float32 on TorchSharp, on ONNX Runtime and on Auto's choice, side by side: each
-    /// batch size is timed in <see cref="EngineRounds"/> rounds that take the three engines in turn (so that load from
-    /// elsewhere hits them alike), and each engine's median rate is shown, Auto's as a share of the faster engine's.
-    /// </summary>
-    private static void EngineRows(Table table, int[] batches, double seconds, CancellationToken ct)
+    /// <summary>ResNet18's pooled features in float32 on TorchSharp, on ONNX Runtime and on Auto's choice, side by side (<see cref="EngineRows"/>).</summary>
+    private static void ResNetEngineRows(Table table, int[] batches, double seconds, CancellationToken ct)
     {
         using var torchSharp = ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.TorchSharp);
         using var onnxRuntime = ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.OnnxRuntime);
         using var auto = ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.Auto);
         AnsiConsole.MarkupLine($"ResNet18 engine {auto.Engine}: {Markup.Escape(auto.EngineReason)}");
-        ResNet18Encoder[] engines = [torchSharp, onnxRuntime, auto];
+        EngineRows(table, "ResNet18 (ImageNet) encoder", [torchSharp.EncodeImage, onnxRuntime.EncodeImage, auto.EncodeImage], auto.Engine,
+            auto.ImageSize, rate => $"{rate:F2} images/s", batches, seconds, ct);
+    }
+
+    /// <summary>
+    /// The CLIP image tower (random weights) in float32 on TorchSharp, on ONNX Runtime and on Auto's choice, and in int8 on
+    /// ONNX Runtime, side by side (<see cref="EngineRows"/>): four copies of the same weights, one per case.
+    /// </summary>
+    private static void ClipEngineRows(Table table, string name, ClipConfig config, ClipTokenizer tokenizer, Func<double, string> rate,
+        int[] batches, double seconds, CancellationToken ct)
+    {
+        ClipEncoder Create(EncoderEngine engine, bool int8 = false)
+            => new(RandomClip(config, EncoderPrecision.Float32), tokenizer, PreprocessConfig.Square(config.Vision.ImageSize), $"clip:{name}:random", engine, int8);
+        using var torchSharp = Create(EncoderEngine.TorchSharp);
+        using var onnxRuntime = Create(EncoderEngine.OnnxRuntime);
+        using var auto = Create(EncoderEngine.Auto);
+        using var int8 = Create(EncoderEngine.OnnxRuntime, int8: true);
+        AnsiConsole.MarkupLine($"{Markup.Escape(name)} engine {auto.Engine}: {Markup.Escape(auto.EngineReason)}");
+        EngineRows(table, $"{name} image encoder", [torchSharp.EncodeImage, onnxRuntime.EncodeImage, auto.EncodeImage, int8.EncodeImage], auto.Engine,
+            config.Vision.ImageSize, rate, batches, seconds, ct);
+    }
+
+    /// <summary>
+    /// One network's frozen encoding in float32 on TorchSharp, ONNX Runtime and Auto, and optionally in int8 on ONNX
+    /// Runtime (<paramref name="encoders"/>, in that order): each batch size is timed in <see cref="EngineRounds"/> rounds
+    /// that take them in turn (so that load from elsewhere hits them alike), and each one's median rate is shown, Auto's
+    /// and int8's as multiples of the faster float32 engine's.
+    /// </summary>
+    private static void EngineRows(Table table, string label, Func<Tensor, Tensor>[] encoders, EncoderEngine autoEngine, int size,
+        Func<double, string> rate, int[] batches, double seconds, CancellationToken ct)
+    {
         foreach (var batch in batches)
         {
-            var rates = engines.Select(_ => new double[EngineRounds]).ToArray();
+            var rates = encoders.Select(_ => new double[EngineRounds]).ToArray();
             for (int round = 0; round < EngineRounds; round++)
-                for (int e = 0; e < engines.Length; e++)
-                    rates[e][round] = ImagesPerSecond(engines[e].EncodeImage, batch, auto.ImageSize, seconds / EngineRounds, ct);
+                for (int e = 0; e < encoders.Length; e++)
+                    rates[e][round] = ImagesPerSecond(encoders[e], batch, size, seconds / EngineRounds, ct);
             var medians = rates.Select(r => r.Order().ElementAt(EngineRounds / 2)).ToArray();
             double faster = Math.Max(medians[0], medians[1]);
-            table.AddRow("ResNet18 (ImageNet) encoder, TorchSharp", "Float32", batch.ToString(), $"{medians[0]:F2} images/s");
-            table.AddRow("ResNet18 (ImageNet) encoder, ONNX Runtime", "Float32", batch.ToString(), $"{medians[1]:F2} images/s");
-            table.AddRow($"ResNet18 (ImageNet) encoder, Auto ({auto.Engine})", "Float32", batch.ToString(),
-                $"{medians[2]:F2} images/s ({medians[2] / faster:F2}x the faster engine)");
+            table.AddRow($"{label}, TorchSharp", "Float32", batch.ToString(), rate(medians[0]));
+            table.AddRow($"{label}, ONNX Runtime", "Float32", batch.ToString(), rate(medians[1]));
+            table.AddRow($"{label}, Auto ({autoEngine})", "Float32", batch.ToString(), $"{rate(medians[2])} ({medians[2] / faster:F2}x the faster engine)");
+            if (medians.Length > 3)
+                table.AddRow($"{label}, ONNX Runtime", "Int8", batch.ToString(), $"{rate(medians[3])} ({medians[3] / faster:F2}x the faster fp32 engine)");
         }
     }
 

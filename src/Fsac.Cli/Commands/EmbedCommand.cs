@@ -47,7 +47,7 @@ public sealed class EmbedCommand(IAnsiConsole console) : Command<EmbedCommand.Se
         public string Out { get; init; } = "";
 
         [CommandOption("--dtype <DTYPE>")]
-        [Description("fp32 (default) or bf16.")]
+        [Description(PrecisionOption.Description)]
         public string DType { get; init; } = "fp32";
 
         [CommandOption("--engine <ENGINE>")]

@@ -43,7 +43,7 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         public string? Vocabulary { get; init; }
 
         [CommandOption("--dtype <DTYPE>")]
-        [Description("Encoder precision: fp32 (default) or bf16.")]
+        [Description(PrecisionOption.Description)]
         [DefaultValue("fp32")]
         public string DType { get; init; } = "fp32";
 

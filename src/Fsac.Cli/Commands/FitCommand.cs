@@ -74,7 +74,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
         public int Seed { get; init; }
 
         [CommandOption("--dtype <DTYPE>")]
-        [Description("Backbone precision: fp32 (default) or bf16.")]
+        [Description(PrecisionOption.Description)]
         public string DType { get; init; } = "fp32";
 
         [CommandOption("--engine <ENGINE>")]

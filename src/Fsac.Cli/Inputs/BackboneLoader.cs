@@ -35,9 +35,7 @@ public static class BackboneLoader
         if (!Directory.Exists(backbone.Spec))
             throw new ArgumentException($"--vocab applies to CLIP model folders only, not to the backbone '{backbone.Spec}' " +
                 "(resnet18 has no text tower; published name:tag weights come with their own vocabulary).");
-        if (backbone.Engine == EncoderEngine.OnnxRuntime)
-            throw new NotSupportedException($"The ONNX Runtime engine runs ResNet18 only; the CLIP backbone '{backbone.Spec}' runs on --engine torchsharp (or auto).");
         TorchRuntime.EnsureLoaded();
-        return ClipEncoder.Load(backbone.Spec, backbone.Precision, vocabulary);
+        return ClipEncoder.Load(backbone.Spec, backbone.Precision, vocabulary, backbone.Engine);
     }
 }

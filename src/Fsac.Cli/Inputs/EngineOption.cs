@@ -10,7 +10,7 @@ namespace Fsac.Cli.Inputs;
 internal static class EngineOption
 {
     /// <summary>The option's help text.</summary>
-    public const string Description = "Encoder engine: auto (default: the faster on this machine, measured once and cached), torchsharp or onnxruntime (ResNet18, fp32).";
+    public const string Description = "Encoder engine: auto (default: the faster on this machine, measured once and cached), torchsharp or onnxruntime (fp32, and int8 for CLIP).";
 
     private static readonly Dictionary<string, EncoderEngine> Names = new(StringComparer.Ordinal)
     {

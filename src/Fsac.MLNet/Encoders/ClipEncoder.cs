@@ -17,13 +17,31 @@ namespace Fsac.MLNet.Encoders;
 /// </summary>
 public sealed class ClipEncoder : IImageEncoder, ITextEncoder
 {
-    /// <summary>Wraps an already loaded model; <paramref name="name"/> should identify its weights (see <see cref="Name"/>).</summary>
-    public ClipEncoder(ClipModel model, ClipTokenizer tokenizer, PreprocessConfig preprocess, string name)
+    // The ONNX Runtime engine of the image tower's frozen passes; null on TorchSharp.
+    private readonly OnnxRuntimeClip? _onnx;
+
+    /// <summary>
+    /// Wraps an already loaded model (owned from now on); <paramref name="name"/> should identify its weights (see
+    /// <see cref="Name"/>). The image tower's frozen passes run on <paramref name="engine"/> (see <see cref="Engine"/>) in
+    /// the model's precision (<see cref="ClipModel.Dtype"/>), or with <paramref name="int8"/> (a float32 model) in
+    /// <see cref="EncoderPrecision.Int8"/> on ONNX Runtime.
+    /// </summary>
+    /// <exception cref="NotSupportedException">
+    /// <see cref="EncoderEngine.OnnxRuntime"/> was asked for a bfloat16 model, int8 for a bfloat16 model or on
+    /// <see cref="EncoderEngine.TorchSharp"/>, or ONNX Runtime is unavailable where it is needed.
+    /// </exception>
+    public ClipEncoder(ClipModel model, ClipTokenizer tokenizer, PreprocessConfig preprocess, string name, EncoderEngine engine = EncoderEngine.Auto,
+        bool int8 = false)
     {
+        ArgumentNullException.ThrowIfNull(model);
         Model = model;
         Tokenizer = tokenizer;
         Preprocessor = new ClipPreprocessor(preprocess);
         Name = name;
+        if (int8 && model.Dtype != ScalarType.Float32)
+            throw new NotSupportedException($"Int8 quantizes a float32 model's image tower; this model's weights are {model.Dtype}.");
+        Precision = int8 ? EncoderPrecision.Int8 : model.Dtype == ScalarType.BFloat16 ? EncoderPrecision.BFloat16 : EncoderPrecision.Float32;
+        (Engine, EngineReason, _onnx) = EngineSelection.Choose(engine, Precision, model);
     }
 
     /// <summary>The CLIP model.</summary>
@@ -50,6 +68,20 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// <inheritdoc />
     public int ImageSize => Preprocessor.Config.Height;
 
+    /// <summary>
+    /// The engine the image tower's frozen passes run on: <see cref="EncoderEngine.TorchSharp"/> or
+    /// <see cref="EncoderEngine.OnnxRuntime"/>, never <see cref="EncoderEngine.Auto"/> (resolved at load time; see
+    /// <see cref="EngineReason"/>). Passes that need a gradient, the hidden layers of <see cref="EncodeTokens"/> and the
+    /// text tower run on TorchSharp.
+    /// </summary>
+    public EncoderEngine Engine { get; }
+
+    /// <summary>The precision of the image tower's frozen passes; features are float32 either way.</summary>
+    public EncoderPrecision Precision { get; }
+
+    /// <summary>Why <see cref="Engine"/> runs: asked for, or what Auto measured (or found cached), or why it fell back to TorchSharp.</summary>
+    public string EngineReason { get; }
+
     /// <summary>The fixed input size, and the region OpenCLIP's preprocessing shows (a centre crop of the shorter side by default).</summary>
     public InputLayout Layout(int width, int height)
         => new(Preprocessor.Config.Width, Preprocessor.Config.Height, Preprocessor.Region(width, height));
@@ -64,7 +96,9 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// <exception cref="FileNotFoundException">The config, weights or vocabulary is missing; the message says where it looked.</exception>
     /// <exception cref="CheckpointFormatException">A file is corrupt.</exception>
     /// <exception cref="CheckpointMismatchException">The weights do not fit the configured architecture.</exception>
-    public static ClipEncoder Load(string directory, EncoderPrecision precision = EncoderPrecision.Float32, string? vocabularyPath = null)
+    /// <exception cref="NotSupportedException"><see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, or ONNX Runtime is unavailable.</exception>
+    public static ClipEncoder Load(string directory, EncoderPrecision precision = EncoderPrecision.Float32, string? vocabularyPath = null,
+        EncoderEngine engine = EncoderEngine.Auto)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"CLIP model folder not found: '{directory}'.");
         var configPath = Path.Combine(directory, "open_clip_config.json");
@@ -88,18 +122,20 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
         }
         var weights = CheckpointReader.FindWeights(directory);
         var tokenizer = LoadTokenizer(vocabularyPath, directory);
-        return Create(config, weights, tokenizer, preprocess, Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/', '\\')), precision);
+        return Create(config, weights, tokenizer, preprocess, Path.GetFileName(Path.GetFullPath(directory).TrimEnd('/', '\\')), precision, engine);
     }
 
     /// <summary>
     /// Loads a bare checkpoint of a built-in architecture (<see cref="ClipConfig.BuiltInNames"/>) with OpenAI's
     /// preprocessing at the model's input size.
     /// </summary>
-    public static ClipEncoder Load(string weightsPath, string modelName, EncoderPrecision precision = EncoderPrecision.Float32, string? vocabularyPath = null)
+    /// <exception cref="NotSupportedException"><see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, or ONNX Runtime is unavailable.</exception>
+    public static ClipEncoder Load(string weightsPath, string modelName, EncoderPrecision precision = EncoderPrecision.Float32, string? vocabularyPath = null,
+        EncoderEngine engine = EncoderEngine.Auto)
     {
         var config = ClipConfig.FromName(modelName);
         var tokenizer = LoadTokenizer(vocabularyPath, Path.GetDirectoryName(Path.GetFullPath(weightsPath))!);
-        return Create(config, weightsPath, tokenizer, PreprocessConfig.Square(config.Vision.ImageSize), modelName, precision);
+        return Create(config, weightsPath, tokenizer, PreprocessConfig.Square(config.Vision.ImageSize), modelName, precision, engine);
     }
 
     /// <summary>
@@ -107,8 +143,9 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// <c>ViT-B-16-plus-240</c> / <c>laion400m_e31</c>. The vocabulary is fetched the same way when not cached.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown model or tag; the message lists the known ones.</exception>
+    /// <exception cref="NotSupportedException"><see cref="EncoderEngine.OnnxRuntime"/> was asked for with bfloat16, or ONNX Runtime is unavailable.</exception>
     public static ClipEncoder FromPretrained(string model, string tag, EncoderPrecision precision = EncoderPrecision.Float32,
-                                             string? cacheDir = null, IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
+                                             EncoderEngine engine = EncoderEngine.Auto, string? cacheDir = null, IProgress<DownloadProgress>? progress = null, CancellationToken ct = default)
     {
         var published = ClipPretrained.Get(model, tag);
         var weights = ClipPretrained.Download(model, tag, cacheDir, progress, ct);
@@ -119,7 +156,7 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
             Mean = (published.ImageMean[0], published.ImageMean[1], published.ImageMean[2]),
             Std = (published.ImageStd[0], published.ImageStd[1], published.ImageStd[2]),
         };
-        return Create(config, weights, ClipTokenizer.FromBpeGz(vocabulary), preprocess, $"{published.Model}:{published.Tag}", precision);
+        return Create(config, weights, ClipTokenizer.FromBpeGz(vocabulary), preprocess, $"{published.Model}:{published.Tag}", precision, engine);
     }
 
     private static ClipTokenizer LoadTokenizer(string? vocabularyPath, string directory)
@@ -136,14 +173,15 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
             $"'{directory}' and for '{cached}'. Pass its path, or run 'fsac download' to fetch it.", cached);
     }
 
-    private static ClipEncoder Create(ClipConfig config, string weightsPath, ClipTokenizer tokenizer, PreprocessConfig preprocess, string label, EncoderPrecision precision)
+    private static ClipEncoder Create(ClipConfig config, string weightsPath, ClipTokenizer tokenizer, PreprocessConfig preprocess, string label,
+        EncoderPrecision precision, EncoderEngine engine)
     {
         var model = new ClipModel(config);
         try
         {
             model.LoadStateDict(CheckpointReader.ReadStateDict(weightsPath), weightsPath);
             model.ToDtype(precision == EncoderPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
-            return new ClipEncoder(model, tokenizer, preprocess, $"clip:{label}:{ShortHash(weightsPath)}");
+            return new ClipEncoder(model, tokenizer, preprocess, $"clip:{label}:{ShortHash(weightsPath)}", engine, int8: precision == EncoderPrecision.Int8);
         }
         catch
         {
@@ -170,16 +208,18 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// </summary>
     public Tensor Pixels(IReadOnlyList<Image<Rgb24>> images) => Preprocessor.Pixels(images);
 
-    /// <summary>Whether the image tower's weights are float32 (an ONNX export writes float32 weights only).</summary>
-    internal bool IsFloat32 => Model.visual.proj.dtype == ScalarType.Float32;
-
     /// <summary>
     /// The projected class token <c>[N, E]</c> and/or the projected patch tokens as a grid <c>[N, E, G, G]</c>
-    /// (<see cref="PatchDim"/>), from one pass of the image tower.
+    /// (<see cref="PatchDim"/>), from one pass of the image tower, on <see cref="Engine"/> unless
+    /// <paramref name="pixels"/> requires grad with gradients enabled, which always runs on TorchSharp.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="pixels"/> is not <c>[N, 3, S, S]</c> with S the tower's input size.</exception>
     public EncodedImages Encode(Tensor pixels, EncoderOutputs outputs)
     {
         ArgumentNullException.ThrowIfNull(pixels);
+        if (pixels.dim() != 4 || pixels.shape[1] != 3 || pixels.shape[2] != ImageSize || pixels.shape[3] != ImageSize)
+            throw new ArgumentException($"Expected pixels [N, 3, {ImageSize}, {ImageSize}], got [{string.Join(", ", pixels.shape)}].", nameof(pixels));
+        if (_onnx is not null && !(pixels.requires_grad && is_grad_enabled())) return _onnx.Encode(pixels, outputs);
         using var scope = NewDisposeScope();
         bool patches = outputs.HasFlag(EncoderOutputs.Patches);
         var (pooled, tokens, _) = Model.visual.Tokens(pixels, outputs.HasFlag(EncoderOutputs.Global), patches, projectPatches: true);
@@ -219,6 +259,10 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
         return Model.EncodeText(tokens);
     }
 
-    /// <inheritdoc />
-    public void Dispose() => Model.Dispose();
+    /// <summary>Releases the model's weights and the ONNX Runtime sessions.</summary>
+    public void Dispose()
+    {
+        _onnx?.Dispose();
+        Model.Dispose();
+    }
 }

@@ -10,8 +10,8 @@ public enum EncoderEngine
     /// <summary>
     /// The faster of the two on this machine, measured once (about a second) and cached per CPU, engine versions and
     /// thread count in the download cache (<c>encoder-engines.json</c>); TorchSharp where ONNX Runtime cannot run
-    /// the encoder (other backbones, bfloat16, no native ONNX Runtime), with the reason in
-    /// <see cref="ResNet18Encoder.EngineReason"/>.
+    /// the encoder (bfloat16, no native ONNX Runtime), with the reason in <see cref="ResNet18Encoder.EngineReason"/>
+    /// and <see cref="ClipEncoder.EngineReason"/>.
     /// </summary>
     Auto,
 
@@ -19,8 +19,9 @@ public enum EncoderEngine
     TorchSharp,
 
     /// <summary>
-    /// ONNX Runtime (CPU) on a graph of the network built in memory: ResNet18 in float32 only. Asking for it elsewhere
-    /// throws <see cref="NotSupportedException"/>.
+    /// ONNX Runtime (CPU) on a graph of the network built in memory: ResNet18 and CLIP image towers in float32, and CLIP
+    /// image towers in int8 (<see cref="EncoderPrecision.Int8"/>, which runs here only and so makes Auto mean this
+    /// engine). Asking for it in bfloat16 throws <see cref="NotSupportedException"/>.
     /// </summary>
     OnnxRuntime,
 }

@@ -14,16 +14,18 @@ using TorchSharp;
 namespace Fsac.MLNet.Encoders;
 
 /// <summary>
-/// Turns a requested <see cref="EncoderEngine"/> into the engine a ResNet encoder's frozen passes run on, with the
-/// reason. <see cref="EncoderEngine.Auto"/> times both engines on one 224x224 image (a warm-up pass each, then up to
+/// Turns a requested <see cref="EncoderEngine"/> into the engine a frozen network's passes run on (ResNet18, or a CLIP
+/// image tower), with the reason. <see cref="EncoderEngine.Auto"/> times both engines on one image (224x224 for
+/// ResNet18, the tower's input size for CLIP; a warm-up pass each, then up to
 /// <see cref="Rounds"/> alternating passes, none started after <see cref="Budget"/>, the median of each) and takes ONNX
 /// Runtime when it is at least 5% faster, so that a near tie keeps the reference engine. The result is kept per machine in
-/// <see cref="CacheFileName"/> under the download cache (<see cref="ClipDownloader.CacheRoot"/>), keyed by the CPU
+/// <see cref="CacheFileName"/> under the download cache (<see cref="ClipDownloader.CacheRoot"/>), keyed by the network, the CPU
 /// (model name and a hash of its flags, from <c>/proc/cpuinfo</c>), the TorchSharp and ONNX Runtime versions and the
 /// thread count, and in the process. A measurement taken while the machine is busy (a 1-minute load average above its
 /// core count, from <c>/proc/loadavg</c>) is used but not cached: load slows the engines unequally (libtorch's threads
-/// wait on each other), and the file should hold what the machine itself does. Auto never fails: where ONNX Runtime is
-/// missing, fails or cannot run the encoder, it picks TorchSharp and says why.
+/// wait on each other), and the file should hold what the machine itself does. Auto never fails in float32: where ONNX
+/// Runtime is missing, fails or cannot run the encoder, it picks TorchSharp and says why. Int8 runs on ONNX Runtime only,
+/// so Auto takes it there without measuring.
 /// </summary>
 internal static class EngineSelection
 {
@@ -53,8 +55,8 @@ internal static class EngineSelection
     private static readonly Lock CacheLock = new();
 
     /// <summary>
-    /// The engine for an encoder of <paramref name="precision"/> on <paramref name="backbone"/>, why, and the ONNX Runtime
-    /// runner when that is the engine (the caller owns it).
+    /// The engine for a ResNet encoder of <paramref name="precision"/> on <paramref name="backbone"/>, why, and the ONNX
+    /// Runtime runner when that is the engine (the caller owns it).
     /// </summary>
     /// <param name="requested">The engine asked for.</param>
     /// <param name="precision">The encoder's precision; ONNX Runtime runs float32 only.</param>
@@ -62,29 +64,81 @@ internal static class EngineSelection
     /// <param name="cacheDir">The cache root; null: <see cref="ClipDownloader.CacheRoot"/>.</param>
     /// <param name="createRuntime">Starts ONNX Runtime on the network; null: <see cref="OnnxRuntimeResNet.Create"/>.</param>
     /// <param name="loadAverage">The machine's 1-minute load average, null where unknown; null: read from <c>/proc/loadavg</c>.</param>
-    /// <exception cref="NotSupportedException">ONNX Runtime was asked for and cannot run this encoder (bfloat16, or it is missing); the message says why.</exception>
+    /// <exception cref="NotSupportedException">
+    /// ONNX Runtime was asked for and cannot run this encoder (bfloat16, or it is missing), or int8 was asked for (not
+    /// offered for ResNet18: <see cref="ResNetInt8Refused"/>); the message says why.
+    /// </exception>
     public static (EncoderEngine Engine, string Reason, OnnxRuntimeResNet? Runtime) Choose(EncoderEngine requested, EncoderPrecision precision,
         ResNetBackbone backbone, string? cacheDir = null, Func<ResNetBackbone, OnnxRuntimeResNet>? createRuntime = null,
         Func<double?>? loadAverage = null)
     {
+        if (precision == EncoderPrecision.Int8) throw new NotSupportedException(ResNetInt8Refused);
         createRuntime ??= OnnxRuntimeResNet.Create;
+        var network = new Network<OnnxRuntimeResNet>(ResNetName, [1, 3, Side, Side], () => createRuntime(backbone),
+            pixels => backbone.Features(pixels, pooled: true, patches: true), (runtime, pixels) => runtime.Encode(pixels, EncoderOutputs.Both));
+        return Choose(requested, precision, network, cacheDir, loadAverage);
+    }
+
+    /// <summary>
+    /// The engine for the image tower of a CLIP encoder of <paramref name="precision"/> on <paramref name="model"/>, why,
+    /// and the ONNX Runtime runner when that is the engine (the caller owns it). Auto times one image at the tower's
+    /// input size.
+    /// </summary>
+    /// <param name="requested">The engine asked for.</param>
+    /// <param name="precision">The encoder's precision: float32 on either engine, bfloat16 on TorchSharp, int8 (the graph quantized) on ONNX Runtime.</param>
+    /// <param name="model">The CLIP model whose image tower is run, borrowed by the runner.</param>
+    /// <param name="cacheDir">The cache root; null: <see cref="ClipDownloader.CacheRoot"/>.</param>
+    /// <param name="createRuntime">Starts ONNX Runtime on the tower; null: <see cref="OnnxRuntimeClip.Create"/> in <paramref name="precision"/>.</param>
+    /// <param name="loadAverage">The machine's 1-minute load average, null where unknown; null: read from <c>/proc/loadavg</c>.</param>
+    /// <exception cref="NotSupportedException">
+    /// ONNX Runtime was asked for and cannot run this tower (bfloat16, too large, or it is missing), or int8 was asked for
+    /// on TorchSharp or where ONNX Runtime cannot run; the message says why.
+    /// </exception>
+    public static (EncoderEngine Engine, string Reason, OnnxRuntimeClip? Runtime) Choose(EncoderEngine requested, EncoderPrecision precision,
+        ClipModel model, string? cacheDir = null, Func<ClipModel, OnnxRuntimeClip>? createRuntime = null, Func<double?>? loadAverage = null)
+    {
+        createRuntime ??= m => OnnxRuntimeClip.Create(m, precision);
+        var size = model.Config.Vision.ImageSize;
+        var network = new Network<OnnxRuntimeClip>(ClipName(model.Config.Vision), [1, 3, size, size], () => createRuntime(model),
+            pixels => model.visual.Tokens(pixels, pooled: true, patches: true, projectPatches: true),
+            (runtime, pixels) => runtime.Encode(pixels, EncoderOutputs.Both));
+        return Choose(requested, precision, network, cacheDir, loadAverage);
+    }
+
+    /// <summary>
+    /// Why ResNet18 refuses <see cref="EncoderPrecision.Int8"/>: it missed the bar for offering int8 (cosine to float32
+    /// 0.99 or more and within 0.5 I-AUROC points on the development categories).
+    /// </summary>
+    public const string ResNetInt8Refused =
+        "EncoderPrecision.Int8 (--dtype int8) is not offered for ResNet18: quantized on ONNX Runtime it cost the default method up to 1.8 " +
+        "I-AUROC points on the development categories (deeppcb group12300, 4 shots) and ran at 0.55 to 0.75 times float32's speed; " +
+        "use Float32 (or BFloat16). Int8 is offered for CLIP image towers.";
+
+    /// <summary>How the cache key names ResNet18's network.</summary>
+    public const string ResNetName = "ResNet18";
+
+    /// <summary>How the cache key names a CLIP image tower: its shape, which is what its speed depends on.</summary>
+    public static string ClipName(ClipVisionConfig vision)
+        => string.Create(CultureInfo.InvariantCulture,
+            $"CLIP ViT (width {vision.Width}, {vision.Layers} blocks, patch {vision.PatchSize}, {vision.ImageSize} px)");
+
+    private static (EncoderEngine, string, TRuntime?) Choose<TRuntime>(EncoderEngine requested, EncoderPrecision precision,
+        Network<TRuntime> network, string? cacheDir, Func<double?>? loadAverage) where TRuntime : class, IDisposable
+    {
         switch (requested)
         {
             case EncoderEngine.TorchSharp:
+                if (precision == EncoderPrecision.Int8)
+                    throw new NotSupportedException("EncoderPrecision.Int8 (--dtype int8) runs on ONNX Runtime only; use EncoderEngine.OnnxRuntime or Auto (--engine onnxruntime or auto).");
                 return (EncoderEngine.TorchSharp, "TorchSharp, as asked for", null);
             case EncoderEngine.OnnxRuntime:
-                if (precision != EncoderPrecision.Float32)
-                    throw new NotSupportedException($"The ONNX Runtime engine runs float32 only; EncoderPrecision.{precision} runs on EncoderEngine.TorchSharp (or Auto).");
-                try
-                {
-                    return (EncoderEngine.OnnxRuntime, "ONNX Runtime, as asked for", createRuntime(backbone));
-                }
-                catch (Exception e) when (IsUnavailable(e))
-                {
-                    throw new NotSupportedException($"The ONNX Runtime engine is unavailable here ({Describe(e)}); use EncoderEngine.TorchSharp or Auto.", e);
-                }
+                if (precision == EncoderPrecision.BFloat16)
+                    throw new NotSupportedException($"The ONNX Runtime engine runs float32 and int8; EncoderPrecision.{precision} runs on EncoderEngine.TorchSharp (or Auto).");
+                return (EncoderEngine.OnnxRuntime, "ONNX Runtime, as asked for", StartOnnxRuntime(network, precision));
+            case EncoderEngine.Auto when precision == EncoderPrecision.Int8:
+                return (EncoderEngine.OnnxRuntime, "Auto: ONNX Runtime, since int8 runs there only", StartOnnxRuntime(network, precision));
             case EncoderEngine.Auto:
-                return ChooseAuto(precision, backbone, cacheDir ?? ClipDownloader.CacheRoot(), createRuntime, loadAverage ?? LoadAverage);
+                return ChooseAuto(precision, network, cacheDir ?? ClipDownloader.CacheRoot(), loadAverage ?? LoadAverage);
             default:
                 throw new ArgumentOutOfRangeException(nameof(requested), requested, "Unknown encoder engine.");
         }
@@ -101,15 +155,34 @@ internal static class EngineSelection
         return $"{(model.Length > 0 ? model : "unknown CPU")} (flags {flags})";
     }
 
-    private static (EncoderEngine, string, OnnxRuntimeResNet?) ChooseAuto(EncoderPrecision precision, ResNetBackbone backbone, string cacheDir,
-        Func<ResNetBackbone, OnnxRuntimeResNet> createRuntime, Func<double?> loadAverage)
+    // ONNX Runtime where it was asked for or is the only engine: unavailable is an error, which names what to use instead.
+    private static TRuntime StartOnnxRuntime<TRuntime>(Network<TRuntime> network, EncoderPrecision precision) where TRuntime : class, IDisposable
     {
-        if (precision != EncoderPrecision.Float32)
-            return (EncoderEngine.TorchSharp, $"Auto: TorchSharp, since ONNX Runtime runs float32 only and this encoder computes in {precision}", null);
-        OnnxRuntimeResNet runtime;
         try
         {
-            runtime = createRuntime(backbone);
+            return network.CreateRuntime();
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw new NotSupportedException(precision == EncoderPrecision.Int8
+                ? $"The ONNX Runtime engine is unavailable here ({Describe(e)}), and int8 runs on it only; use float32 or bfloat16 (EncoderEngine.TorchSharp or Auto)."
+                : $"The ONNX Runtime engine is unavailable here ({Describe(e)}); use EncoderEngine.TorchSharp or Auto.", e);
+        }
+    }
+
+    private static (EncoderEngine, string, TRuntime?) ChooseAuto<TRuntime>(EncoderPrecision precision, Network<TRuntime> network, string cacheDir,
+        Func<double?> loadAverage) where TRuntime : class, IDisposable
+    {
+        if (precision != EncoderPrecision.Float32)
+            return (EncoderEngine.TorchSharp, $"Auto: TorchSharp, since ONNX Runtime runs float32 and int8 and this encoder computes in {precision}", null);
+        TRuntime runtime;
+        try
+        {
+            runtime = network.CreateRuntime();
+        }
+        catch (NotSupportedException e)
+        {
+            return (EncoderEngine.TorchSharp, $"Auto: TorchSharp, since ONNX Runtime cannot run this network ({e.Message})", null);
         }
         catch (Exception e) when (IsUnavailable(e))
         {
@@ -118,7 +191,7 @@ internal static class EngineSelection
         try
         {
             var file = Path.Combine(cacheDir, CacheFileName);
-            var key = Key();
+            var key = Key(network.Name);
             string origin;
             if (Known.TryGetValue((file, key), out var measurement)) origin = "measured earlier in this process";
             else if (Read(file).TryGetValue(key, out var cached) && cached.TorchSharpMs > 0 && cached.OnnxRuntimeMs > 0)
@@ -129,7 +202,7 @@ internal static class EngineSelection
             else
             {
                 var watch = Stopwatch.StartNew();
-                measurement = Measure(backbone, runtime);
+                measurement = Measure(network, runtime);
                 var now = string.Create(CultureInfo.InvariantCulture, $"measured now in {watch.Elapsed.TotalSeconds:F1} s");
                 int cores = Environment.ProcessorCount;
                 if (loadAverage() is { } load && load > cores)
@@ -141,7 +214,7 @@ internal static class EngineSelection
             var engine = measurement.Engine;
             var reason = string.Create(CultureInfo.InvariantCulture,
                 $"Auto: {(engine == EncoderEngine.OnnxRuntime ? "ONNX Runtime" : "TorchSharp")}, since ONNX Runtime took {measurement.OnnxRuntimeMs:F1} ms " +
-                $"and TorchSharp {measurement.TorchSharpMs:F1} ms per {Side}x{Side} image on {key} ({origin})");
+                $"and TorchSharp {measurement.TorchSharpMs:F1} ms per {string.Join("x", network.TestInput.Skip(2))} image on {key} ({origin})");
             if (engine == EncoderEngine.OnnxRuntime) return (engine, reason, runtime);
             runtime.Dispose();
             return (engine, reason, null);
@@ -154,23 +227,23 @@ internal static class EngineSelection
     }
 
     // Warm-up, then alternating timed passes (so that load from elsewhere hits both alike), medians.
-    private static Measurement Measure(ResNetBackbone backbone, OnnxRuntimeResNet runtime)
+    private static Measurement Measure<TRuntime>(Network<TRuntime> network, TRuntime runtime) where TRuntime : class, IDisposable
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var pixels = torch.randn([1, 3, Side, Side], generator: new torch.Generator(0)).mul_(60);
+        var pixels = torch.randn(network.TestInput, generator: new torch.Generator(0)).mul_(60);
         double TorchSharp()
         {
             var watch = Stopwatch.StartNew();
             using var inner = torch.NewDisposeScope();
-            backbone.Features(pixels, pooled: true, patches: true);
+            network.TorchSharpPass(pixels);
             return watch.Elapsed.TotalMilliseconds;
         }
         double OnnxRuntime()
         {
             var watch = Stopwatch.StartNew();
             using var inner = torch.NewDisposeScope();
-            runtime.Encode(pixels, EncoderOutputs.Both);
+            network.OnnxRuntimePass(runtime, pixels);
             return watch.Elapsed.TotalMilliseconds;
         }
         TorchSharp();
@@ -194,8 +267,11 @@ internal static class EngineSelection
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    /// <summary>The cache key of this machine and process: CPU, TorchSharp and ONNX Runtime versions, libtorch thread count.</summary>
-    public static string Key()
+    /// <summary>
+    /// The cache key of <paramref name="network"/> (<see cref="ResNetName"/>, <see cref="ClipName"/>) on this machine and
+    /// process: the network, the CPU, the TorchSharp and ONNX Runtime versions, libtorch's thread count.
+    /// </summary>
+    public static string Key(string network)
     {
         string? cpuinfo = null;
         try
@@ -207,7 +283,7 @@ internal static class EngineSelection
         }
         var torchSharp = typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
                          ?? typeof(torch).Assembly.GetName().Version?.ToString() ?? "?";
-        return $"{CpuDescription(cpuinfo)}, TorchSharp {torchSharp}, ONNX Runtime {OnnxRuntimeResNet.Version}, {torch.get_num_threads()} thread(s)";
+        return $"{network} on {CpuDescription(cpuinfo)}, TorchSharp {torchSharp}, ONNX Runtime {Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()}, {torch.get_num_threads()} thread(s)";
     }
 
     // The 1-minute load average (Linux), else null.
@@ -269,6 +345,13 @@ internal static class EngineSelection
         var root = e is TypeInitializationException { InnerException: { } inner } ? inner : e;
         return $"{root.GetType().Name}: {root.Message}";
     }
+
+    /// <summary>
+    /// What Auto needs of a frozen network: its name in the cache key, the shape of its timing input, how to start it
+    /// on ONNX Runtime, and one frozen pass on each engine.
+    /// </summary>
+    private sealed record Network<TRuntime>(string Name, long[] TestInput, Func<TRuntime> CreateRuntime, Action<torch.Tensor> TorchSharpPass,
+        Action<TRuntime, torch.Tensor> OnnxRuntimePass) where TRuntime : class, IDisposable;
 
     /// <summary>One machine's timings: the engine they pick, each engine's median milliseconds per image, and when.</summary>
     private sealed record Measurement(EncoderEngine Engine, double TorchSharpMs, double OnnxRuntimeMs, DateTimeOffset Measured);

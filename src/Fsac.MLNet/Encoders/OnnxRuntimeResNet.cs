@@ -1,8 +1,6 @@
 using Fsac.MLNet.Encoders.Onnx;
 using Fsac.MLNet.Encoders.ResNet;
-using System.Collections.Concurrent;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 using TorchSharp;
 
 namespace Fsac.MLNet.Encoders;
@@ -10,24 +8,20 @@ namespace Fsac.MLNet.Encoders;
 /// <summary>
 /// The frozen forward pass of a <see cref="ResNetBackbone"/> on ONNX Runtime (CPU), for
 /// <see cref="EncoderEngine.OnnxRuntime"/>: the network written op for op into an ONNX graph in memory
-/// (<see cref="ResNetOnnxGraph.EncoderModel"/>), one <see cref="InferenceSession"/> per input size, outputs and thread
-/// count, created on first use and kept until disposal. Sessions run on as many intra-op threads as libtorch
-/// (<c>torch.get_num_threads()</c> when the session is created), sequentially, with ONNX Runtime's full graph
-/// optimisation; the same input gives the same features bit for bit. Pixels and features stay in TorchSharp tensors:
-/// ONNX Runtime reads and writes their memory directly. Safe to call from several threads.
+/// (<see cref="ResNetOnnxGraph.EncoderModel"/>), one session per input size, outputs and thread count
+/// (<see cref="OnnxRuntimeSessions{TKey}"/>); the same input gives the same features bit for bit. Safe to call from
+/// several threads.
 /// </summary>
 internal sealed class OnnxRuntimeResNet : IDisposable
 {
     private readonly ResNetBackbone _backbone;
-    private readonly ConcurrentDictionary<SessionKey, Lazy<InferenceSession>> _sessions = new();
-    // Sessions of one network at different sizes share the weights ONNX Runtime repacks for its kernels.
-    private readonly PrePackedWeightsContainer _prepacked = new();
-    private int _disposed;
+    private readonly OnnxRuntimeSessions<GraphKey> _sessions;
 
-    private OnnxRuntimeResNet(ResNetBackbone backbone) => _backbone = backbone;
-
-    /// <summary>The native ONNX Runtime's version, e.g. <c>1.31.1</c>.</summary>
-    public static string Version => OrtEnv.Instance().GetVersionString();
+    private OnnxRuntimeResNet(ResNetBackbone backbone)
+    {
+        _backbone = backbone;
+        _sessions = new OnnxRuntimeSessions<GraphKey>(k => ResNetOnnxGraph.EncoderModel(backbone, k.Height, k.Width, k.Pooled, k.Patches));
+    }
 
     /// <summary>Runs <paramref name="backbone"/> (borrowed: it must outlive this object) on ONNX Runtime.</summary>
     /// <exception cref="DllNotFoundException">The native ONNX Runtime library is not there.</exception>
@@ -36,7 +30,7 @@ internal sealed class OnnxRuntimeResNet : IDisposable
     public static OnnxRuntimeResNet Create(ResNetBackbone backbone)
     {
         ArgumentNullException.ThrowIfNull(backbone);
-        _ = Version; // loads the native library now, so that a missing one is reported here rather than at the first image
+        _ = OrtEnv.Instance(); // loads the native library now, so that a missing one is reported here rather than at the first image
         return new OnnxRuntimeResNet(backbone);
     }
 
@@ -47,7 +41,6 @@ internal sealed class OnnxRuntimeResNet : IDisposable
     /// </summary>
     public EncodedImages Encode(torch.Tensor pixels, EncoderOutputs outputs)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         bool wantPooled = outputs.HasFlag(EncoderOutputs.Global), wantPatches = outputs.HasFlag(EncoderOutputs.Patches);
         long batch = pixels.shape[0];
         int height = checked((int)pixels.shape[2]), width = checked((int)pixels.shape[3]);
@@ -56,62 +49,17 @@ internal sealed class OnnxRuntimeResNet : IDisposable
         var patches = wantPatches ? torch.empty(batch, _backbone.PatchChannels, gridHeight, gridWidth) : null;
         if (batch == 0) return new EncodedImages(pooled, patches);
 
-        var session = Session(new SessionKey(height, width, wantPooled, wantPatches, torch.get_num_threads()));
         using var input = pixels.detach().contiguous();
         var names = new List<string>(2);
         var targets = new List<torch.Tensor>(2);
         if (pooled is not null) { names.Add(ResNetOnnxGraph.PooledOutput); targets.Add(pooled); }
         if (patches is not null) { names.Add(ResNetOnnxGraph.PatchesOutput); targets.Add(patches); }
-        var values = new List<OrtValue>(3);
-        try
-        {
-            var inputValue = Wrap(input);
-            values.Add(inputValue);
-            var outputValues = targets.Select(Wrap).ToList();
-            values.AddRange(outputValues);
-            using var run = new RunOptions();
-            session.Run(run, [ResNetOnnxGraph.PixelsInput], [inputValue], names, outputValues);
-        }
-        finally
-        {
-            values.ForEach(v => v.Dispose());
-        }
+        _sessions.Run(new GraphKey(height, width, wantPooled, wantPatches), ResNetOnnxGraph.PixelsInput, input, names, targets);
         return new EncodedImages(pooled, patches);
     }
 
     /// <summary>Releases the sessions (the network stays with its owner).</summary>
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        foreach (var session in _sessions.Values.Where(s => s.IsValueCreated)) session.Value.Dispose();
-        _sessions.Clear();
-        _prepacked.Dispose();
-    }
+    public void Dispose() => _sessions.Dispose();
 
-    private InferenceSession Session(SessionKey key)
-        => _sessions.GetOrAdd(key, k => new Lazy<InferenceSession>(() => CreateSession(k), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
-
-    private InferenceSession CreateSession(SessionKey key)
-    {
-        var model = ResNetOnnxGraph.EncoderModel(_backbone, key.Height, key.Width, key.Pooled, key.Patches);
-        using var options = new SessionOptions
-        {
-            IntraOpNumThreads = key.Threads,
-            InterOpNumThreads = 1,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        };
-        return new InferenceSession(model, options, _prepacked);
-    }
-
-    // An ONNX Runtime view of a contiguous float32 CPU tensor's memory: no copy; the tensor must outlive it.
-    private static unsafe OrtValue Wrap(torch.Tensor tensor)
-    {
-        var bytes = tensor.bytes;
-        fixed (byte* data = bytes)
-            return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, tensor.shape, (IntPtr)data, bytes.Length);
-    }
-
-    private readonly record struct SessionKey(int Height, int Width, bool Pooled, bool Patches, int Threads);
+    private readonly record struct GraphKey(int Height, int Width, bool Pooled, bool Patches);
 }

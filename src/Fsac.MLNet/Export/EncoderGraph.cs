@@ -10,7 +10,7 @@ namespace Fsac.MLNet.Export;
 /// <c>Pixels</c>) to its features, with the encoder's normalisation inside: for <see cref="ResNet18Encoder"/> the
 /// channels reordered to BGR minus the ImageNet mean image, then <see cref="ResNetOnnxGraph"/>; for
 /// <see cref="ClipEncoder"/> ÷255, minus the mean, ÷ the std of its preprocessing config, then
-/// <see cref="ClipOnnxGraph"/>. Other encoders, and encoders in bfloat16, have no ONNX form.
+/// <see cref="ClipOnnxGraph"/>. Other encoders, and encoders in bfloat16 or int8, have no ONNX form.
 /// </summary>
 internal static class EncoderGraph
 {
@@ -25,8 +25,8 @@ internal static class EncoderGraph
         {
             case ResNet18Encoder { Precision: not EncoderPrecision.Float32 } r:
                 throw new NotSupportedException($"ONNX export needs a Float32 encoder; {what} uses '{encoder.Name}' with EncoderPrecision.{r.Precision} features.");
-            case ClipEncoder { IsFloat32: false }:
-                throw new NotSupportedException($"ONNX export needs a Float32 encoder; {what} uses '{encoder.Name}' with EncoderPrecision.BFloat16 weights.");
+            case ClipEncoder { Precision: not EncoderPrecision.Float32 } c:
+                throw new NotSupportedException($"ONNX export needs a Float32 encoder; {what} uses '{encoder.Name}' with EncoderPrecision.{c.Precision} features.");
             case ResNet18Encoder or ClipEncoder:
                 return;
             default:

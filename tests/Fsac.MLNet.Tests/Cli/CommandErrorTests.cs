@@ -32,7 +32,7 @@ public class CommandErrorTests
 
         Assert.AreEqual(ExitCodes.BadInput, run.ExitCode, run.ToString());
         Assert.HasCount(1, run.ErrorLines, run.ToString());
-        StringAssert.StartsWith(run.ErrorLines[0], "error: --dtype must be fp32 or bf16; got 'BF16'.");
+        StringAssert.StartsWith(run.ErrorLines[0], "error: --dtype must be fp32, bf16 or int8; got 'BF16'.");
     }
 
     [TestMethod]

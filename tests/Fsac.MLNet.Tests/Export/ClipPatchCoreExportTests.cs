@@ -24,7 +24,7 @@ public sealed class ClipPatchCoreExportTests
     [DataRow("tiny-vit-quickgelu", "default")]
     public void PatchCoreOnTinyClip_OnRealCookies_ScoresMapsAndDecidesAsTorchSharpDoes(string fixture, string method)
     {
-        using var clip = ClipEncoder.Load(SharedData.Path("clip-reference", fixture), vocabularyPath: TinyClip.Vocabulary);
+        using var clip = ClipEncoder.Load(SharedData.Path("clip-reference", fixture), vocabularyPath: TinyClip.Vocabulary, engine: EncoderEngine.TorchSharp);
         var normals = ExportParity.Cookies("normal", 4);
         var anomalies = ExportParity.Cookies("anomaly", 3);
         var options = (method == "default" ? DefaultMethod.For(clip, seed: 3) : new PatchCoreOptions { Seed = 3 }) with
@@ -70,7 +70,7 @@ public sealed class ClipPatchCoreExportTests
     [TestMethod]
     public void ResizeInGraph_OnAClipModel_IsRefused_AndTheMessageNamesTheOption()
     {
-        using var clip = ClipEncoder.Load(SharedData.Path("clip-reference", "tiny-vit"), vocabularyPath: TinyClip.Vocabulary);
+        using var clip = ClipEncoder.Load(SharedData.Path("clip-reference", "tiny-vit"), vocabularyPath: TinyClip.Vocabulary, engine: EncoderEngine.TorchSharp);
         var normals = ExportParity.Cookies("normal", 1);
         using var model = PatchCoreClassifier.Fit(clip, normals, new PatchCoreOptions { CalibrationAnomaliesPerNormal = 1 });
         var e = Assert.ThrowsExactly<NotSupportedException>(() => model.ExportOnnx(new MemoryStream(), 96, 128, resizeInGraph: true));

@@ -41,7 +41,7 @@ public sealed class EncoderExportTests
     [DataRow("tiny-vit-quickgelu")]
     public void ClipGraph_OnRealCookies_GivesTorchSharpsImageEmbedsAndPatchTokens(string fixture)
     {
-        using var clip = ClipEncoder.Load(SharedData.Path("clip-reference", fixture), vocabularyPath: TinyClip.Vocabulary);
+        using var clip = ClipEncoder.Load(SharedData.Path("clip-reference", fixture), vocabularyPath: TinyClip.Vocabulary, engine: EncoderEngine.TorchSharp);
         var images = ExportParity.Cookies("anomaly", 3);
         using var scope = torch.NewDisposeScope();
         var pixels = clip.Pixels(images);

@@ -46,7 +46,7 @@ public sealed class FsacExportTests
     {
         using IImageEncoder encoder = backbone == "resnet18"
             ? ResNet18Encoder.LoadDefault(EncoderPrecision.Float32, EncoderEngine.TorchSharp)
-            : ClipEncoder.Load(SharedData.Path("clip-reference", backbone), vocabularyPath: TinyClip.Vocabulary);
+            : ClipEncoder.Load(SharedData.Path("clip-reference", backbone), vocabularyPath: TinyClip.Vocabulary, engine: EncoderEngine.TorchSharp);
         var normals = ExportParity.Cookies("normal", 4);
         var anomalies = ExportParity.Cookies("anomaly", 3);
         using var model = FewShotAnomalyClassifier.Fit(encoder, normals.Take(2).ToList(), Small with { Method = method });
@@ -100,7 +100,7 @@ public sealed class FsacExportTests
     [DataRow("tiny-vit-quickgelu", null)]
     public void WinClipPlus_OnRealCookies_ScoresDecidesAndMapsAsTorchSharpDoes(string fixture, int? memoryLayer)
     {
-        using var clip = ClipEncoder.Load(SharedData.Path("clip-reference", fixture), vocabularyPath: TinyClip.Vocabulary);
+        using var clip = ClipEncoder.Load(SharedData.Path("clip-reference", fixture), vocabularyPath: TinyClip.Vocabulary, engine: EncoderEngine.TorchSharp);
         var normals = ExportParity.Cookies("normal", 4);
         var anomalies = ExportParity.Cookies("anomaly", 3);
         var options = Small with

@@ -1,6 +1,7 @@
 using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Imaging;
+using Google.Protobuf;
 using static Fsac.MLNet.Encoders.Onnx.OnnxAttributes;
 using System.Globalization;
 using System.Reflection;
@@ -53,6 +54,19 @@ internal static class ClipOnnxGraph
 
     /// <summary>The output holding the residual stream after block <paramref name="layer"/> (1-based), float32 <c>[N, 1 + P, W]</c>.</summary>
     public static string HiddenOutput(int layer) => $"hidden_{layer}";
+
+    /// <summary>
+    /// The serialized ONNX model of the image tower of <paramref name="model"/> (<see cref="Build(ClipModel, IReadOnlyCollection{int}?)"/>,
+    /// no hidden outputs), dynamically quantized to int8 (<see cref="OnnxQuantization"/>, weight levels up to
+    /// <paramref name="int8Range"/>) when <paramref name="int8Range"/> is given. The message is dropped once serialized.
+    /// </summary>
+    /// <inheritdoc cref="Build(VisionTransformer, ClipVisionConfig, bool, IReadOnlyCollection{int}?)" path="/exception"/>
+    public static byte[] EncoderModel(ClipModel model, int? int8Range = null)
+    {
+        var graph = Build(model);
+        if (int8Range is { } range) OnnxQuantization.Quantize(graph, range);
+        return graph.ToByteArray();
+    }
 
     /// <summary>The image tower of <paramref name="model"/>, with the residual stream after the blocks <paramref name="hiddenLayers"/> (1-based) as extra outputs.</summary>
     /// <inheritdoc cref="Build(VisionTransformer, ClipVisionConfig, bool, IReadOnlyCollection{int}?)" path="/exception"/>
