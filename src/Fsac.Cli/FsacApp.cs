@@ -20,7 +20,7 @@ public static class FsacApp
         config.AddCommand<FitCommand>("fit").WithDescription("Fit a few-shot method (default, patchcore or fsac) on k normal images and save the model (.fsac).");
         config.AddCommand<PredictCommand>("predict").WithDescription("Score images with a saved model: anomaly score, decision and anomaly heatmaps.");
         config.AddCommand<UpdateCommand>("update").WithDescription("Add normal images to a saved memory model without refitting.");
-        config.AddCommand<ExportCommand>("export").WithDescription("Write a saved PatchCore model (default, patchcore) as an ONNX graph for ONNX Runtime.");
+        config.AddCommand<ExportCommand>("export").WithDescription("Write a saved model (any method), or a frozen encoder (--backbone), as an ONNX graph for ONNX Runtime.");
         config.AddCommand<BenchCommand>("bench").WithDescription("Measure encoder throughput, matmul peak and memory.");
         config.AddCommand<EmbedCommand>("embed").WithDescription("Write CLIP image and text features to a safetensors file.");
         config.AddCommand<DownloadCommand>("download").WithDescription("Download published CLIP weights (name:tag) into the cache.");

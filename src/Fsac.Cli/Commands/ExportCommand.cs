@@ -1,4 +1,5 @@
 using Fsac.MLNet.Classifiers;
+using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Export;
 using System.ComponentModel;
 using System.Globalization;
@@ -10,19 +11,30 @@ using Spectre.Console.Cli;
 namespace Fsac.Cli.Commands;
 
 /// <summary>
-/// <c>fsac export</c>: writes a saved PatchCore model (default, patchcore) as one ONNX graph
+/// <c>fsac export</c>: writes a saved model (any method, on ResNet18 or CLIP) as one ONNX graph
 /// (<see cref="Fsac.MLNet.Fsac.MLNet.Classifiers.FewShotAnomalyClassifier.ExportOnnx(string, int?, int?)"/>): resized RGB
 /// pixels in, score, decision and patch-grid anomaly map out; with <c>--resize</c>
 /// (<see cref="Fsac.MLNet.Fsac.MLNet.Classifiers.FewShotAnomalyClassifier.ExportOnnx(string, int?, int?, bool)"/>) the
-/// decoded images at <c>--image-size</c> in, resized inside the graph as the library resizes them.
+/// decoded images at <c>--image-size</c> in, resized inside the graph as the library resizes them; with
+/// <c>--backbone</c> the frozen encoder alone (<see cref="EncoderExport"/>).
 /// </summary>
 public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.Settings>
 {
     public sealed class Settings : CommandSettings
     {
         [CommandOption("--model <FILE>")]
-        [Description("The model to export (written by fsac fit).")]
+        [Description("The model to export (written by fsac fit; any method, on resnet18 or a CLIP): pixels [[N, 3, H, W]] (RGB 0..255, resized, " +
+            "not normalised) to score [[N]], is_anomaly [[N]] and anomaly_map [[N, h, w]] (none for fsac).")]
         public string? Model { get; init; }
+
+        [CommandOption("--backbone <BACKBONE>")]
+        [Description("Instead of a model: export the frozen encoder alone, resnet18 (pooled_features [[N, 512]], patch_features [[N, 384, H/8, W/8]]) " +
+            "or a CLIP model folder (image_embeds [[N, E]], patch_tokens [[N, P, E]]); the normalisation is inside. Needs --out.")]
+        public string? Backbone { get; init; }
+
+        [CommandOption("--vocab <FILE>")]
+        [Description("CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) for a --backbone model folder that has none; default: the folder's, else the download cache.")]
+        public string? Vocabulary { get; init; }
 
         [CommandOption("--out <FILE>")]
         [Description("Where to write the ONNX file (default: the model's path with .onnx).")]
@@ -41,8 +53,8 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
         public string? ImageSize { get; init; }
 
         [CommandOption("--resize")]
-        [Description("Put the resize into the graph: its input is then the decoded image at --image-size (float32 [N, 3, H, W], RGB 0..255), " +
-            "which the graph resizes exactly as the library does (opset 18). Needs --image-size.")]
+        [Description("Put the resize into the graph: its input is then the decoded image at --image-size (float32 [[N, 3, H, W]], RGB 0..255), " +
+            "which the graph resizes exactly as the library does (opset 18; ResNet18 models only). Needs --image-size.")]
         public bool Resize { get; init; }
 
         [CommandOption("-v|--verbose")]
@@ -53,7 +65,18 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
 
         public override ValidationResult Validate()
         {
-            if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model <FILE> is required.");
+            if (Backbone is not null)
+            {
+                if (Model is not null) return ValidationResult.Error("--model and --backbone exclude each other: --backbone exports the encoder alone.");
+                if (Out is null) return ValidationResult.Error("--backbone needs --out <FILE>, where to write the encoder's graph.");
+                if (Triton is not null || Name is not null || Resize)
+                    return ValidationResult.Error("--triton, --name and --resize apply to fitted models (--model), not to --backbone.");
+            }
+            else
+            {
+                if (string.IsNullOrWhiteSpace(Model)) return ValidationResult.Error("--model <FILE> (or --backbone <BACKBONE>) is required.");
+                if (Vocabulary is not null) return ValidationResult.Error("--vocab applies to --backbone: a saved model records its own backbone.");
+            }
             if (Triton is not null && Out is not null) return ValidationResult.Error("--out and --triton exclude each other: --triton writes its own model.onnx.");
             if (Name is not null && Triton is null) return ValidationResult.Error("--name names the model in a Triton repository; give --triton <DIR> too.");
             if (Resize && ImageSize is null)
@@ -74,6 +97,8 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var size = settings.ParsedImageSize;
+        if (settings.Backbone is { } backbone)
+            return ExportEncoder(settings, backbone, size);
         if (settings.Triton is { } repository)
             return ExportTriton(settings, repository, size);
         var output = Path.GetFullPath(settings.Out ?? Path.ChangeExtension(settings.Model!, ".onnx"));
@@ -85,8 +110,28 @@ public sealed class ExportCommand(IAnsiConsole console) : Command<ExportCommand.
         table.AddRow("input", Markup.Escape(settings.Resize && size is { } s
             ? $"{OnnxExport.PixelsInput}: float32 [N, 3, {s.Height}, {s.Width}], RGB 0..255, the decoded {s.Width}x{s.Height} image (resized inside the graph), not normalised"
             : $"{OnnxExport.PixelsInput}: float32 [N, 3, H, W], RGB 0..255, resized, not normalised"));
-        table.AddRow("outputs", Markup.Escape($"{OnnxExport.ScoreOutput} [N], {OnnxExport.IsAnomalyOutput} [N], {OnnxExport.AnomalyMapOutput} [N, H/8, W/8]"));
+        table.AddRow("outputs", Markup.Escape(model.Method == AnomalyMethod.Fsac
+            ? $"{OnnxExport.ScoreOutput} [N], {OnnxExport.IsAnomalyOutput} [N] (no {OnnxExport.AnomalyMapOutput}: fsac's maps are gradient saliency)"
+            : $"{OnnxExport.ScoreOutput} [N], {OnnxExport.IsAnomalyOutput} [N], {OnnxExport.AnomalyMapOutput} [N, h, w] on the patch grid"));
         table.AddRow("threshold", model.Threshold.ToString("F4", CultureInfo.InvariantCulture));
+        console.Write(table);
+        return ExitCodes.Success;
+    }
+
+    private int ExportEncoder(Settings settings, string backbone, (int Width, int Height)? size)
+    {
+        var output = Path.GetFullPath(settings.Out!);
+        OutputFile.CreateFolderFor(output);
+        using var encoder = BackboneLoader.Create(new BackboneReference(backbone) { Engine = EncoderEngine.TorchSharp }, settings.Vocabulary);
+        OutputFile.Write(output, stream => EncoderExport.Write(encoder, stream, size?.Width, size?.Height));
+        var layout = encoder.Layout(size?.Width ?? encoder.ImageSize, size?.Height ?? encoder.ImageSize);
+        var table = new Table().HideHeaders().AddColumns("", "");
+        table.AddRow("onnx", Markup.Escape(output));
+        table.AddRow("encoder", Markup.Escape(encoder.Name));
+        table.AddRow("input", Markup.Escape($"{OnnxExport.PixelsInput}: float32 [N, 3, {layout.Height}, {layout.Width}], RGB 0..255, resized, not normalised"));
+        table.AddRow("outputs", Markup.Escape(encoder is ClipEncoder
+            ? $"{EncoderExport.ImageEmbedsOutput} [N, {encoder.FeatureDim}], {EncoderExport.PatchTokensOutput} [N, P, {encoder.PatchDim}]"
+            : $"{EncoderExport.PooledFeaturesOutput} [N, {encoder.FeatureDim}], {EncoderExport.PatchFeaturesOutput} [N, {encoder.PatchDim}, {layout.Height / 8}, {layout.Width / 8}]"));
         console.Write(table);
         return ExitCodes.Success;
     }

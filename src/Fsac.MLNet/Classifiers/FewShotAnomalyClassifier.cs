@@ -170,26 +170,27 @@ public sealed class FewShotAnomalyClassifier : IAnomalyClassifier
     public void Save(string path) => AtomicFile.Write(path, Save);
 
     /// <summary>
-    /// Writes a PatchCore model (the default method included) as one ONNX graph
-    /// (<see cref="PatchCoreClassifier.ExportOnnx(Stream, int?, int?)"/>), for inputs of the layout of an
-    /// <paramref name="imageWidth"/> × <paramref name="imageHeight"/> image (a square one when neither is given).
+    /// Writes the model, whatever its method, as one ONNX graph (<see cref="OnnxExport"/>): the encoder's resized RGB
+    /// pixels in, <c>score</c>, <c>is_anomaly</c> and (except for <c>fsac</c>, whose maps are gradient saliency) the
+    /// patch-grid <c>anomaly_map</c> out, for inputs of the layout of an <paramref name="imageWidth"/> ×
+    /// <paramref name="imageHeight"/> image (a square one when neither is given).
     /// </summary>
     /// <exception cref="NotSupportedException">The method or its encoder has no ONNX form; the message names it.</exception>
     public void ExportOnnx(Stream output, int? imageWidth = null, int? imageHeight = null)
         => ExportOnnx(output, imageWidth, imageHeight, resizeInGraph: false);
 
     /// <summary>
-    /// Writes a PatchCore model as one ONNX graph (<see cref="PatchCoreClassifier.ExportOnnx(Stream, int?, int?, bool)"/>);
-    /// with <paramref name="resizeInGraph"/> its input is the decoded <paramref name="imageWidth"/> × <paramref name="imageHeight"/>
+    /// Writes the model as one ONNX graph as <see cref="ExportOnnx(Stream, int?, int?)"/> does;
+    /// with <paramref name="resizeInGraph"/> (ResNet18 only) its input is the decoded <paramref name="imageWidth"/> × <paramref name="imageHeight"/>
     /// image, float32 <c>[N, 3, imageHeight, imageWidth]</c>, which the graph resizes as the library does.
     /// </summary>
     /// <exception cref="NotSupportedException">The method or its encoder has no ONNX form; the message names it.</exception>
     /// <exception cref="ArgumentException"><paramref name="resizeInGraph"/> without the image size.</exception>
     public void ExportOnnx(Stream output, int? imageWidth, int? imageHeight, bool resizeInGraph) => lifetime.Run(() =>
     {
-        if (Inner is not PatchCoreClassifier memory)
-            throw new NotSupportedException($"A '{AnomalyMethodOptions.NameOf(Method)}' model has no ONNX export; only PatchCore models (the default method included) have one.");
-        memory.ExportOnnx(output, imageWidth, imageHeight, resizeInGraph);
+        if (Inner is not IOnnxExportable exportable)
+            throw new NotSupportedException($"A '{AnomalyMethodOptions.NameOf(Method)}' model has no ONNX export; every built-in method has one.");
+        OnnxExport.Write(exportable.ForExport(), output, imageWidth, imageHeight, resizeInGraph);
         return 0;
     });
 

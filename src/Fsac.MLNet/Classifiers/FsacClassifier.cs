@@ -1,3 +1,4 @@
+using Fsac.MLNet.Export;
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Files;
@@ -17,7 +18,7 @@ namespace Fsac.MLNet.Classifiers;
 /// [AT⁺; AT⁻] (computed once after training, never re-adapted per batch) and a decision threshold chosen without
 /// real anomalies (<see cref="ThresholdSelector"/>). The encoder is borrowed, not owned: dispose it separately.
 /// </summary>
-public sealed class FsacClassifier : IAnomalyClassifier, IFeatureScorer
+public sealed class FsacClassifier : IAnomalyClassifier, IFeatureScorer, IOnnxExportable
 {
     private const string AnchorsKey = "anchors";
 
@@ -200,6 +201,11 @@ public sealed class FsacClassifier : IAnomalyClassifier, IFeatureScorer
         var scores = Score(images, cancellationToken);
         return (scores, withMaps ? [.. images.Select(i => Saliency(i, cancellationToken))] : []);
     }
+
+    /// <summary>The head on the pooled feature, ψ and τ for the ONNX export; its probability is AS, the sigmoid of the score.</summary>
+    ExportedModel IOnnxExportable.ForExport()
+        => new([new HeadPart(head, psi, Options.ScoreTemperature, OnPatches: false, Threshold, new Logistic(0f, 1d))],
+            Threshold, AnomalyMethodOptions.NameOf(AnomalyMethod.Fsac), BackboneName, encoder);
 
     /// <summary>AS itself, S⁻/(S⁻+S⁺) in [0, 1]: the sigmoid of the score.</summary>
     public float ToProbability(float score) => (float)(1 / (1 + Math.Exp(-score)));

@@ -1,3 +1,4 @@
+using Fsac.MLNet.Export;
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Files;
@@ -23,7 +24,7 @@ namespace Fsac.MLNet.Classifiers;
 /// probabilities (<see cref="ToProbability"/>) form its anomaly map. Anchors come from the prompts when the patches share the text space (CLIP), else
 /// they are prototypes (mean normal patch, mean anomalous patch).
 /// </summary>
-internal sealed class FsacPatchClassifier : IAnomalyClassifier, IEncodedScorer
+internal sealed class FsacPatchClassifier : IAnomalyClassifier, IEncodedScorer, IOnnxExportable
 {
     /// <summary>Normal patches drawn per fit as the training batch (each paired with a synthetic anomalous patch per epoch).</summary>
     public const int TrainingPatches = 256;
@@ -184,6 +185,11 @@ internal sealed class FsacPatchClassifier : IAnomalyClassifier, IEncodedScorer
             var grid = encoder.Encode(pixels, EncoderOutputs.Patches).Patches!;
             return PatchLogits(grid.select(0, 0).flatten(1).t()).max();
         }, cancellationToken);
+
+    /// <summary>The head on every patch, ψ and τ for the ONNX export (a part of a fusion: it has no method of its own).</summary>
+    ExportedModel IOnnxExportable.ForExport()
+        => new([new HeadPart(head, psi, Options.ScoreTemperature, OnPatches: true, Threshold, Calibration.ForExport(Threshold, calibrationNormals, calibrationAnomalies))],
+            Threshold, "fsac-patch-head", BackboneName, encoder);
 
     /// <summary>A logistic of the score centred on the threshold, with the calibration scores' spread as its scale.</summary>
     public float ToProbability(float score) => Calibration.Logistic(score, Threshold, calibrationNormals, calibrationAnomalies);

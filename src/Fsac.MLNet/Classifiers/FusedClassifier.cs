@@ -1,3 +1,4 @@
+using Fsac.MLNet.Export;
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Maps;
@@ -16,7 +17,7 @@ namespace Fsac.MLNet.Classifiers;
 /// mean of the parts' local maps as probabilities. Used for CLIP-FSAC with local evidence (global head + patch head)
 /// and for CLIP-FSAC fused with the patch memory.
 /// </summary>
-internal sealed class FusedClassifier : IAnomalyClassifier, IEncodedScorer
+internal sealed class FusedClassifier : IAnomalyClassifier, IEncodedScorer, IOnnxExportable
 {
     private readonly IImageEncoder encoder;
     private readonly bool ownsEncoder;
@@ -152,6 +153,20 @@ internal sealed class FusedClassifier : IAnomalyClassifier, IEncodedScorer
             for (int i = 0; i < sum.Length; i++) sum[i] += map[i] / parts.Count;
         }
         return sum;
+    }
+
+    /// <summary>
+    /// Every part's export, fused on one input: the encoder of the patch parts (at the fusion's resolution), or the
+    /// fusion's own when no part reads patches. A fusion with pooled parts has no resolution (fsac-local's patch head
+    /// sees the backbone's own input), so one input gives every part its features.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A part has no ONNX form; the message names it.</exception>
+    ExportedModel IOnnxExportable.ForExport()
+    {
+        var exported = parts.Select(p => p is IOnnxExportable e ? e.ForExport()
+            : throw new NotSupportedException($"The '{MethodName}' model's part {p.GetType().Name} has no ONNX export.")).ToList();
+        var view = exported.FirstOrDefault(m => m.Parts.Any(p => p is MemoryPart or HeadPart { OnPatches: true }))?.Encoder ?? encoder;
+        return new ExportedModel([.. exported.SelectMany(m => m.Parts)], Threshold, MethodName, BackboneName, view);
     }
 
     /// <summary>The fused score is already a probability.</summary>

@@ -25,7 +25,7 @@ namespace Fsac.MLNet.Classifiers;
 /// there is one shot) against synthetic anomalies scored the same way. Normal images can be added later
 /// (<see cref="AddNormals"/>) without refitting.
 /// </summary>
-public sealed class PatchCoreClassifier : IAnomalyClassifier, IEncodedScorer
+public sealed class PatchCoreClassifier : IAnomalyClassifier, IEncodedScorer, IOnnxExportable
 {
     private readonly IImageEncoder baseEncoder;
     private readonly IImageEncoder encoder;
@@ -255,7 +255,7 @@ public sealed class PatchCoreClassifier : IAnomalyClassifier, IEncodedScorer
     /// the aspect ratio decides it once the model sees whole images); neither given means a square image, so the
     /// encoder's square input (224 × 224 for the default).
     /// </summary>
-    /// <exception cref="NotSupportedException">The encoder has no ONNX form (only ResNet18 in float32 has one); the message names it.</exception>
+    /// <exception cref="NotSupportedException">The encoder has no ONNX form (only ResNet18 and CLIP in float32 have one); the message names it.</exception>
     /// <exception cref="ArgumentException">Only one of the width and height is given.</exception>
     public void ExportOnnx(Stream output, int? imageWidth = null, int? imageHeight = null)
         => ExportOnnx(output, imageWidth, imageHeight, resizeInGraph: false);
@@ -270,9 +270,16 @@ public sealed class PatchCoreClassifier : IAnomalyClassifier, IEncodedScorer
     /// metadata records <c>fsac.resize_in_graph</c> = <c>true</c> and <c>fsac.image_width</c>/<c>fsac.image_height</c>.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="resizeInGraph"/> without the image size, or only one of the width and height.</exception>
-    /// <exception cref="NotSupportedException">The encoder has no ONNX form or no in-graph resize (only ResNet18 in float32 has them); the message names it.</exception>
+    /// <exception cref="NotSupportedException">The encoder has no ONNX form or no in-graph resize (only ResNet18 in float32 has both); the message names it.</exception>
     public void ExportOnnx(Stream output, int? imageWidth, int? imageHeight, bool resizeInGraph)
-        => OnnxExport.Write(memory, Options, Threshold, MethodName, BackboneName, encoder, output, imageWidth, imageHeight, resizeInGraph);
+        => OnnxExport.Write(ForExport(), output, imageWidth, imageHeight, resizeInGraph);
+
+    /// <inheritdoc />
+    ExportedModel IOnnxExportable.ForExport() => ForExport();
+
+    private ExportedModel ForExport()
+        => new([new MemoryPart(memory, Options, Threshold, Calibration.ForExport(Threshold, calibrationNormals, calibrationAnomalies))],
+            Threshold, MethodName, BackboneName, encoder);
 
     /// <summary>Writes the ONNX graph (see <see cref="ExportOnnx(Stream, int?, int?)"/>) to a file atomically.</summary>
     public void ExportOnnx(string path, int? imageWidth = null, int? imageHeight = null)

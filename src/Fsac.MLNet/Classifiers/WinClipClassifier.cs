@@ -1,3 +1,4 @@
+using Fsac.MLNet.Export;
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Files;
@@ -61,7 +62,7 @@ internal sealed record WinClipScores(float[] Scores, float[] ZeroShotScores, flo
 /// wrapper of one that is an <see cref="ITextEncoder"/>); <see cref="WinClipOptions.MemoryLayers"/> needs a
 /// <see cref="ClipEncoder"/> itself. Scoring is thread-safe.
 /// </summary>
-internal sealed class WinClipClassifier : IAnomalyClassifier, IEncodedScorer
+internal sealed class WinClipClassifier : IAnomalyClassifier, IEncodedScorer, IOnnxExportable
 {
     /// <summary>The synthesis method of the calibration anomalies.</summary>
     public const string SynthesisMethod = "gaussian";
@@ -191,6 +192,11 @@ internal sealed class WinClipClassifier : IAnomalyClassifier, IEncodedScorer
         using var encoded = Encode(encoder, layers, images, Options.InferenceBatchSize, cancellationToken);
         return scorer.Score(encoded.Global, encoded.Projected, encoded.Sources);
     }
+
+    /// <summary>The anchors, memories and options for the ONNX export.</summary>
+    ExportedModel IOnnxExportable.ForExport()
+        => new([new WinClipPart(anchors, memories, layers, Options.ScoreTemperature, Options.WindowSizes, Threshold)],
+            Threshold, AnomalyMethodOptions.NameOf(AnomalyMethod.WinClipPlus), BackboneName, encoder);
 
     /// <summary>Scores in [0, 1] are their own probability: the identity, clamped.</summary>
     public float ToProbability(float score) => Math.Clamp(score, 0f, 1f);

@@ -202,6 +202,13 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     public Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images) => Preprocessor.Preprocess(images);
 
     /// <summary>
+    /// The images resized and cropped as <see cref="Preprocess"/> does, before the scaling and normalisation: float32
+    /// <c>[N, 3, S, S]</c>, RGB on the 0..255 scale. <see cref="Preprocess"/> is these values / 255, minus the mean,
+    /// divided by the std of the preprocessing config; an exported ONNX model takes them as its input.
+    /// </summary>
+    public Tensor Pixels(IReadOnlyList<Image<Rgb24>> images) => Preprocessor.Pixels(images);
+
+    /// <summary>
     /// The projected class token <c>[N, E]</c> and/or the projected patch tokens as a grid <c>[N, E, G, G]</c>
     /// (<see cref="PatchDim"/>), from one pass of the image tower, on <see cref="Engine"/> unless
     /// <paramref name="pixels"/> requires grad with gradients enabled, which always runs on TorchSharp.

@@ -36,6 +36,12 @@ internal sealed class FsacHead : nn.Module
     /// <summary>Feature width C.</summary>
     public long FeatureDim { get; }
 
+    /// <summary>The image adapter A_f, for the ONNX export.</summary>
+    internal ResidualAdapter ImageAdapter => image_adapter;
+
+    /// <summary>The image-to-text cross-attention, null without it; for the ONNX export.</summary>
+    internal ImageToTextAttention? CrossAttention => cross_attention;
+
     /// <summary>Whether the head has the cross-attention module.</summary>
     public bool HasCrossAttention => cross_attention is not null;
 

@@ -26,6 +26,12 @@ internal sealed class ImageToTextAttention : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>The output layer, for the ONNX export.</summary>
+    internal Linear Projection => proj;
+
+    /// <summary>The logits' scale 1/√C.</summary>
+    internal double Scale => scale;
+
     /// <summary>Visual-driven text features <c>[N, C]</c> for image features <c>[N, C]</c> and anchors ψ <c>[2, C]</c>.</summary>
     public override Tensor forward(Tensor features, Tensor psi)
     {

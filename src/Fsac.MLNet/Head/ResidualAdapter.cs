@@ -47,6 +47,16 @@ internal sealed class ResidualAdapter : nn.Module<Tensor, Tensor>
     /// <summary>Weight of the original feature (α₂ or β₂).</summary>
     public float OriginalWeight { get; }
 
+    /// <summary>The MLP's blocks in order, each Linear C→4C (<c>Up</c>), GELU, Linear 4C→C (<c>Down</c>): for the ONNX export.</summary>
+    internal IReadOnlyList<(Linear Up, Linear Down)> Blocks
+    {
+        get
+        {
+            var linears = mlp.children().OfType<Linear>().ToArray();
+            return [.. Enumerable.Range(0, linears.Length / 2).Select(b => (linears[2 * b], linears[2 * b + 1]))];
+        }
+    }
+
     /// <summary>Adapts features <c>[N, C]</c> into <c>[N, C]</c>.</summary>
     public override Tensor forward(Tensor input)
     {

@@ -22,6 +22,8 @@ internal sealed class ClipPreprocessor
 {
     private readonly float[][] _lut;
     private readonly float[] _fill;
+    private readonly float[][] _levels;
+    private readonly float[] _levelFill;
 
     /// <summary>Creates a preprocessor for <paramref name="config"/>.</summary>
     public ClipPreprocessor(PreprocessConfig config)
@@ -41,6 +43,10 @@ internal sealed class ClipPreprocessor
             for (int v = 0; v < 256; v++) _lut[c][v] = ((float)v / 255f - mean[c]) / std[c];
             _fill[c] = _lut[c][config.FillColor];
         }
+        // The resized and cropped levels themselves, on the 0..255 scale: the input of an exported graph.
+        var levels = Enumerable.Range(0, 256).Select(v => (float)v).ToArray();
+        _levels = [levels, levels, levels];
+        _levelFill = [config.FillColor, config.FillColor, config.FillColor];
     }
 
     /// <summary>The settings this preprocessor applies.</summary>
@@ -50,19 +56,30 @@ internal sealed class ClipPreprocessor
     public int ValuesPerImage => 3 * Config.Height * Config.Width;
 
     /// <summary>Preprocesses <paramref name="images"/> into a new float32 CPU tensor <c>[N, 3, H, W]</c> (the caller disposes it).</summary>
-    public torch.Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images)
+    public torch.Tensor Preprocess(IReadOnlyList<Image<Rgb24>> images) => Resample(images, _lut, _fill);
+
+    /// <summary>
+    /// The images resized and cropped (or padded) as <see cref="Preprocess"/> does, before the scaling and normalisation:
+    /// float32 <c>[N, 3, H, W]</c>, RGB on the 0..255 scale (padding at <see cref="PreprocessConfig.FillColor"/>).
+    /// <see cref="Preprocess"/> is these values divided by 255, minus the mean, divided by the std.
+    /// </summary>
+    public torch.Tensor Pixels(IReadOnlyList<Image<Rgb24>> images) => Resample(images, _levels, _levelFill);
+
+    private torch.Tensor Resample(IReadOnlyList<Image<Rgb24>> images, float[][] lut, float[] fill)
     {
         ArgumentNullException.ThrowIfNull(images);
         for (int i = 0; i < images.Count; i++)
             ArgumentNullException.ThrowIfNull(images[i], $"{nameof(images)}[{i}]");
         int per = ValuesPerImage;
         var data = new float[(long)images.Count * per];
-        Parallel.For(0, images.Count, i => PreprocessInto(images[i], data.AsSpan(i * per, per)));
+        Parallel.For(0, images.Count, i => ResampleInto(images[i], data.AsSpan(i * per, per), lut, fill));
         return torch.tensor(data, [images.Count, 3, Config.Height, Config.Width], torch.float32);
     }
 
     /// <summary>Preprocesses one image into <paramref name="destination"/>, channel-major <c>[3, H, W]</c>.</summary>
-    public void PreprocessInto(Image<Rgb24> image, Span<float> destination)
+    public void PreprocessInto(Image<Rgb24> image, Span<float> destination) => ResampleInto(image, destination, _lut, _fill);
+
+    private void ResampleInto(Image<Rgb24> image, Span<float> destination, float[][] lut, float[] fill)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (destination.Length != ValuesPerImage)
@@ -81,7 +98,7 @@ internal sealed class ClipPreprocessor
             image.CopyPixelDataTo(src.AsSpan(0, srcBytes));
             PilResampler.Resize(src.AsSpan(0, srcBytes), image.Width, image.Height, resizedWidth, resizedHeight,
                 xs.Source, ys.Source, xs.Count, ys.Count, Config.Interpolation, window.AsSpan(0, windowBytes));
-            Normalize(window.AsSpan(0, windowBytes), ys, xs, destination);
+            Lookup(window.AsSpan(0, windowBytes), ys, xs, destination, lut, fill);
         }
         finally
         {
@@ -90,15 +107,16 @@ internal sealed class ClipPreprocessor
         }
     }
 
-    private void Normalize(ReadOnlySpan<byte> window, Axis ys, Axis xs, Span<float> destination)
+    // Each level through the channel's table (normalised values, or the levels themselves) into the planes; padding at the fill.
+    private void Lookup(ReadOnlySpan<byte> window, Axis ys, Axis xs, Span<float> destination, float[][] luts, float[] fill)
     {
         int h = Config.Height, w = Config.Width;
         bool padded = ys.Count < h || xs.Count < w;
         for (int c = 0; c < 3; c++)
         {
             var plane = destination.Slice(c * h * w, h * w);
-            if (padded) plane.Fill(_fill[c]);
-            var lut = _lut[c];
+            if (padded) plane.Fill(fill[c]);
+            var lut = luts[c];
             for (int y = 0; y < ys.Count; y++)
             {
                 var row = plane.Slice((ys.Output + y) * w + xs.Output, xs.Count);

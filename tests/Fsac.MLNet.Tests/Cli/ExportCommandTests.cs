@@ -1,6 +1,7 @@
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Export;
+using Fsac.MLNet.Head;
 using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Tests.TestDoubles;
 using Fsac.MLNet.Tests.Checkpoints;
@@ -117,6 +118,32 @@ public sealed class ExportCommandTests
         Assert.AreEqual(ExitCodes.Success, code, output);
         StringAssert.Contains(File.ReadAllText(Path.Combine(repository, "surface", "config.pbtxt")),
             $"{{ name: \"{OnnxExport.PixelsInput}\" data_type: TYPE_FP32 dims: [ 3, 40, 60 ] }}");
+    }
+
+    [TestMethod]
+    public void AGlobalFsacModelExports_WithScoreAndDecisionButNoAnomalyMap_AndSaysSo()
+    {
+        var rng = new Random(6);
+        var normals = Enumerable.Range(0, 2).Select(_ => SyntheticImages.Normal(rng, 60, 40)).ToList();
+        var options = new AnomalyMethodOptions
+        {
+            Method = AnomalyMethod.Fsac,
+            Fsac = FsacPreset.MVTec with { ClassName = "surface", EpochsPerStage = 1, AnomaliesPerNormal = 1, CalibrationAnomaliesPerNormal = 1 },
+            Seed = 1,
+            BatchSize = 8,
+        };
+        var path = s_folder.File("fsac.fsac");
+        using (var fitted = FewShotAnomalyClassifier.Fit(new BackboneReference("resnet18"), normals, options))
+            fitted.Save(path);
+        normals.ForEach(n => n.Dispose());
+
+        var onnx = s_folder.File("out/fsac.onnx");
+        var (code, output) = Run("export", "--model", path, "--out", onnx);
+        Assert.AreEqual(ExitCodes.Success, code, output);
+        StringAssert.Contains(output, "gradient saliency");
+        using var session = new InferenceSession(onnx);
+        CollectionAssert.AreEqual(new[] { OnnxExport.ScoreOutput, OnnxExport.IsAnomalyOutput }, session.OutputNames.ToArray());
+        Assert.AreEqual("fsac", session.ModelMetadata.CustomMetadataMap["fsac.method"]);
     }
 
     [TestMethod]

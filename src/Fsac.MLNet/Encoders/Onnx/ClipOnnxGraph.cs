@@ -1,5 +1,6 @@
 using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Encoders.Clip;
+using Fsac.MLNet.Imaging;
 using Google.Protobuf;
 using static Fsac.MLNet.Encoders.Onnx.OnnxAttributes;
 using System.Globalization;
@@ -84,9 +85,58 @@ internal static class ClipOnnxGraph
     /// <exception cref="NotSupportedException">The weights take more than <see cref="MaxWeightBytes"/> bytes in float32.</exception>
     public static ModelProto Build(VisionTransformer visual, ClipVisionConfig config, bool quickGelu, IReadOnlyCollection<int>? hiddenLayers = null)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        int size = config.ImageSize;
+        var g = new OnnxGraphBuilder("fsac_clip_visual");
+        g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, size, size);
+        var tower = AddTower(g, visual, config, quickGelu, PixelsInput, hiddenLayers);
+        long tokens = (long)config.GridSize * config.GridSize + 1, embed = visual.proj.shape[^1];
+        foreach (var (layer, value) in tower.Hidden)
+            g.Output(HiddenOutput(layer), value, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, tokens, config.Width);
+        g.Output(ImageEmbedsOutput, tower.ImageEmbeds, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, embed);
+        g.Output(PatchTokensOutput, tower.PatchTokens, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, tokens - 1, embed);
+
+        var invariant = CultureInfo.InvariantCulture;
+        var metadata = new Dictionary<string, string>
+        {
+            ["fsac.input"] = $"CLIP-preprocessed (normalised) RGB float32 [N, 3, {size}, {size}]",
+            ["fsac.image_size"] = size.ToString(invariant),
+            ["fsac.hidden_layers"] = string.Join(",", tower.Hidden.Select(h => h.Layer.ToString(invariant))),
+        };
+        var version = typeof(ClipOnnxGraph).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
+        return g.Build("Fsac.MLNet", version, $"CLIP ViT image tower: {PixelsInput} to {ImageEmbedsOutput} and {PatchTokensOutput}.", metadata);
+    }
+
+    /// <summary>
+    /// Adds the nodes of CLIP's normalisation to <paramref name="g"/>: <paramref name="pixels"/>, RGB float32
+    /// <c>[N, 3, S, S]</c> on the 0..255 scale, divided by 255, minus the mean, divided by the std of
+    /// <paramref name="preprocess"/>, the same float32 operations as <see cref="Imaging.ClipPreprocessor"/>; returns the
+    /// normalised pixels.
+    /// </summary>
+    public static string AddNormalisation(OnnxGraphBuilder g, PreprocessConfig preprocess, string pixels)
+    {
+        ArgumentNullException.ThrowIfNull(preprocess);
+        var (mean, std) = (preprocess.Mean, preprocess.Std);
+        var scaled = g.Node("Div", "clip_pixels.scaled", [pixels, g.Initializer("clip_pixels.levels", [255f])]);
+        var centred = g.Node("Sub", "clip_pixels.centred", [scaled, g.Initializer("clip_pixels.mean", [mean.R, mean.G, mean.B], 1, 3, 1, 1)]);
+        return g.Node("Div", "clip_pixels.normalised", [centred, g.Initializer("clip_pixels.std", [std.R, std.G, std.B], 1, 3, 1, 1)]);
+    }
+
+    /// <summary>
+    /// Adds the nodes of the image tower <paramref name="visual"/> (architecture <paramref name="config"/>, QuickGELU
+    /// when <paramref name="quickGelu"/>) to <paramref name="g"/>, reading normalised pixels <paramref name="input"/>
+    /// <c>[N, 3, S, S]</c>, and returns the names of the projected class token <c>[N, E]</c>, the projected patch tokens
+    /// <c>[N, P, E]</c> and the residual stream after each of <paramref name="hiddenLayers"/> (1-based, in block order).
+    /// The weights become initializers named as the state dict's keys.
+    /// </summary>
+    /// <inheritdoc cref="Build(VisionTransformer, ClipVisionConfig, bool, IReadOnlyCollection{int}?)" path="/exception"/>
+    public static TowerValues AddTower(OnnxGraphBuilder g, VisionTransformer visual, ClipVisionConfig config, bool quickGelu, string input,
+        IReadOnlyCollection<int>? hiddenLayers = null)
+    {
+        ArgumentNullException.ThrowIfNull(g);
         ArgumentNullException.ThrowIfNull(visual);
         ArgumentNullException.ThrowIfNull(config);
-        int width = config.Width, size = config.ImageSize, patch = config.PatchSize, blocks = config.Layers;
+        int width = config.Width, patch = config.PatchSize, blocks = config.Layers;
         long tokens = (long)config.GridSize * config.GridSize + 1, embed = visual.proj.shape[^1];
         CheckShape(visual.conv1.weight!, "conv1.weight", width, 3, patch, patch);
         CheckShape(visual.positional_embedding, "positional_embedding", tokens, width);
@@ -102,15 +152,12 @@ internal static class ClipOnnxGraph
             throw new NotSupportedException(
                 $"The image tower has {weightBytes / (double)(1L << 30):F2} GiB of float32 weights; one ONNX file holds at most 2 GiB (protobuf's limit).");
 
-        var g = new OnnxGraphBuilder("fsac_clip_visual");
-        g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, size, size);
-
         // Patch embedding [N, W, G, G] to tokens [N, G·G, W], the class token first, then the positions and ln_pre.
-        var conv = g.Node("Conv", "conv1", [PixelsInput, Weight(g, "conv1.weight", visual.conv1.weight!)],
+        var conv = g.Node("Conv", "conv1", [input, Weight(g, "conv1.weight", visual.conv1.weight!)],
             Ints("kernel_shape", patch, patch), Ints("strides", patch, patch));
         var flat = g.Node("Reshape", "patch_embeds.flat", [conv, g.Initializer("patch_embeds.shape", [0, width, -1], 3)]);
         var patches = g.Node("Transpose", "patch_embeds", [flat], Ints("perm", 0, 2, 1));
-        var batch = g.Node("Shape", "batch", [PixelsInput], Int("start", 0), Int("end", 1));
+        var batch = g.Node("Shape", "batch", [input], Int("start", 0), Int("end", 1));
         var classShape = g.Node("Concat", "class_tokens.shape", [batch, g.Initializer("class_tokens.width", [1, width], 2)], Int("axis", 0));
         var classTokens = g.Node("Expand", "class_tokens", [Weight(g, "class_embedding", visual.class_embedding, dims: [1, 1, width]), classShape]);
         var x = g.Node("Concat", "tokens", [classTokens, patches], Int("axis", 1));
@@ -118,10 +165,11 @@ internal static class ClipOnnxGraph
         x = LayerNorm(g, visual.ln_pre, x, "ln_pre");
 
         var shared = new SharedConstants(g, config, quickGelu);
+        var hiddenValues = new List<(int Layer, string Value)>(hidden.Length);
         for (int i = 0; i < blocks; i++)
         {
             x = Block(g, visual.transformer.resblocks[i], x, $"transformer.resblocks.{i}", shared);
-            if (hidden.Contains(i + 1)) g.Output(HiddenOutput(i + 1), x, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, tokens, width);
+            if (hidden.Contains(i + 1)) hiddenValues.Add((i + 1, x));
         }
 
         // ln_post and proj act on each token alone: one pass over all tokens, then the class token and the patches apart.
@@ -129,19 +177,11 @@ internal static class ClipOnnxGraph
         var pooled = g.Node("Gather", "pooled", [projected, g.Initializer("pooled.index", [0L])], Int("axis", 1));
         var patchTokens = g.Node("Slice", "patch_tokens.projected",
             [projected, g.Initializer("patch_tokens.start", [1L], 1), g.Initializer("patch_tokens.end", [tokens], 1), g.Initializer("patch_tokens.axis", [1L], 1)]);
-        g.Output(ImageEmbedsOutput, pooled, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, embed);
-        g.Output(PatchTokensOutput, patchTokens, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, tokens - 1, embed);
-
-        var invariant = CultureInfo.InvariantCulture;
-        var metadata = new Dictionary<string, string>
-        {
-            ["fsac.input"] = $"CLIP-preprocessed (normalised) RGB float32 [N, 3, {size}, {size}]",
-            ["fsac.image_size"] = size.ToString(invariant),
-            ["fsac.hidden_layers"] = string.Join(",", hidden.Select(l => l.ToString(invariant))),
-        };
-        var version = typeof(ClipOnnxGraph).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "";
-        return g.Build("Fsac.MLNet", version, $"CLIP ViT image tower: {PixelsInput} to {ImageEmbedsOutput} and {PatchTokensOutput}.", metadata);
+        return new TowerValues(pooled, patchTokens, hiddenValues);
     }
+
+    /// <summary>The values <see cref="AddTower"/> adds: the projected class token, the projected patch tokens and the requested residual streams.</summary>
+    public sealed record TowerValues(string ImageEmbeds, string PatchTokens, IReadOnlyList<(int Layer, string Value)> Hidden);
 
     // x + attn(ln_1(x)), then + mlp(ln_2(·)), as ResidualAttentionBlock.forward.
     private static string Block(OnnxGraphBuilder g, ResidualAttentionBlock block, string x, string name, SharedConstants c)

@@ -47,6 +47,10 @@ internal sealed class OnnxGraphBuilder
     public string Initializer(string name, ReadOnlySpan<float> values, params long[] dims)
         => Initializer(name, TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(values), values.Length, dims);
 
+    /// <summary>Adds a float64 constant of shape <paramref name="dims"/> (row-major <paramref name="values"/>) and returns its name.</summary>
+    public string Initializer(string name, ReadOnlySpan<double> values, params long[] dims)
+        => Initializer(name, TensorProto.Types.DataType.Double, MemoryMarshal.AsBytes(values), values.Length, dims);
+
     /// <summary>Adds an int64 constant of shape <paramref name="dims"/> (row-major <paramref name="values"/>) and returns its name.</summary>
     public string Initializer(string name, ReadOnlySpan<long> values, params long[] dims)
         => Initializer(name, TensorProto.Types.DataType.Int64, MemoryMarshal.AsBytes(values), values.Length, dims);
