@@ -3,9 +3,9 @@ using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Tests.Checkpoints;
+using Fsac.MLNet.Tests.Export;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
 using TorchSharp;
 
 namespace Fsac.MLNet.Tests.Encoders;
@@ -18,9 +18,6 @@ namespace Fsac.MLNet.Tests.Encoders;
 [TestClass]
 public sealed class ClipEngineTests
 {
-    /// <summary>Largest |ONNX Runtime − TorchSharp| over the largest |TorchSharp|, per output tensor.</summary>
-    private const double FeatureTolerance = 1e-5;
-
     private static List<Image<Rgb24>> s_images = null!;
 
     public TestContext TestContext { get; set; } = null!;
@@ -53,8 +50,8 @@ public sealed class ClipEngineTests
         var pixels = torchSharp.Preprocess(s_images);
         var expected = torchSharp.Encode(pixels, outputs);
         var actual = onnxRuntime.Encode(pixels, outputs);
-        AssertClose(expected.Global, actual.Global, "class token");
-        AssertClose(expected.Patches, actual.Patches, "patch grid");
+        EngineParity.AssertClose(TestContext, expected.Global, actual.Global, "class token");
+        EngineParity.AssertClose(TestContext, expected.Patches, actual.Patches, "patch grid");
         var again = onnxRuntime.Encode(pixels, outputs);
         Assert.IsTrue((again.Patches ?? again.Global!).eq(actual.Patches ?? actual.Global!).all().item<bool>(), "the same pixels give the same features bit for bit");
     }
@@ -87,14 +84,7 @@ public sealed class ClipEngineTests
         // The default method (patch memory) on the tiny CLIP's projected patch tokens: 2 shots, the other photographs scored.
         using var torchSharpEncoder = Encoder("tiny-vit", EncoderEngine.TorchSharp);
         using var onnxRuntimeEncoder = Encoder("tiny-vit", EncoderEngine.OnnxRuntime);
-        var cookies = Directory.GetFiles(SharedData.Path("data", "cookies", "normal"), "*.jpg").Order(StringComparer.Ordinal).Take(4)
-            .Concat(Directory.GetFiles(SharedData.Path("data", "cookies", "anomaly"), "*.jpg").Order(StringComparer.Ordinal).Take(4))
-            .Select(f =>
-            {
-                var image = Image.Load<Rgb24>(f);
-                image.Mutate(c => c.Resize(96, 128));
-                return image;
-            }).ToList();
+        List<Image<Rgb24>> cookies = [.. ExportParity.Cookies("normal", 4), .. ExportParity.Cookies("anomaly", 4)];
         try
         {
             var options = new AnomalyMethodOptions { Seed = 3 };
@@ -140,18 +130,5 @@ public sealed class ClipEngineTests
         StringAssert.Contains(bf16.EngineReason, "ONNX Runtime runs float32 and int8");
         var asked = Assert.ThrowsExactly<NotSupportedException>(() => Encoder("tiny-vit", EncoderEngine.OnnxRuntime, EncoderPrecision.BFloat16));
         StringAssert.Contains(asked.Message, "runs float32 and int8");
-    }
-
-    private void AssertClose(torch.Tensor? expected, torch.Tensor? actual, string what)
-    {
-        Assert.AreEqual(expected is null, actual is null, what);
-        if (expected is null || actual is null) return;
-        CollectionAssert.AreEqual(expected.shape, actual.shape, what);
-        Assert.AreEqual(torch.ScalarType.Float32, actual.dtype);
-        var scale = expected.abs().max().item<float>();
-        var error = (actual - expected).abs().max().item<float>() / scale;
-        TestContext.WriteLine($"{what} [{string.Join(", ", expected.shape)}]: max abs value {scale:G4}, max abs error / max abs value {error:G3}");
-        Assert.IsGreaterThan(0f, scale);
-        Assert.IsLessThanOrEqualTo(FeatureTolerance, error, what);
     }
 }

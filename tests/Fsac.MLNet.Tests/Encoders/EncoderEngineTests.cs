@@ -18,9 +18,6 @@ namespace Fsac.MLNet.Tests.Encoders;
 [TestClass]
 public sealed class EncoderEngineTests
 {
-    /// <summary>Largest |ONNX Runtime − TorchSharp| over the largest |TorchSharp|, per output tensor.</summary>
-    private const double FeatureTolerance = 1e-5;
-
     /// <summary>Largest relative score and threshold difference between models fitted and scored on the two engines.</summary>
     private const double ScoreTolerance = 1e-5;
 
@@ -71,8 +68,8 @@ public sealed class EncoderEngineTests
         var expected = reference.Encode(pixels, outputs);
         var actual = candidate.Encode(pixels, outputs);
         TestContext.WriteLine($"input {string.Join("x", pixels.shape.Skip(2))}");
-        AssertClose(expected.Global, actual.Global, "pooled");
-        AssertClose(expected.Patches, actual.Patches, "patches");
+        EngineParity.AssertClose(TestContext, expected.Global, actual.Global, "pooled");
+        EngineParity.AssertClose(TestContext, expected.Patches, actual.Patches, "patches");
     }
 
     [TestMethod]
@@ -82,7 +79,7 @@ public sealed class EncoderEngineTests
         using var first = s_onnxRuntime.WithResolution(224).EncodePatches(s_cookies, batchSize: 4);
         using var second = s_onnxRuntime.WithResolution(224).EncodePatches(s_cookies, batchSize: 4);
         CollectionAssert.AreEqual(expected.Grids.ToArray(), first.Grids.ToArray());
-        AssertClose(expected.Values, first.Values, "patch rows");
+        EngineParity.AssertClose(TestContext, expected.Values, first.Values, "patch rows");
         Assert.IsTrue(first.Values.eq(second.Values).all().item<bool>(), "the same images give the same features bit for bit");
     }
 
@@ -243,19 +240,6 @@ public sealed class EncoderEngineTests
     }
 
     private static double? Idle() => 0.0;
-
-    private void AssertClose(torch.Tensor? expected, torch.Tensor? actual, string what)
-    {
-        Assert.AreEqual(expected is null, actual is null, what);
-        if (expected is null || actual is null) return;
-        CollectionAssert.AreEqual(expected.shape, actual.shape, what);
-        Assert.AreEqual(torch.ScalarType.Float32, actual.dtype);
-        var scale = expected.abs().max().item<float>();
-        var error = (actual - expected).abs().max().item<float>() / scale;
-        TestContext.WriteLine($"{what} [{string.Join(", ", expected.shape)}]: max abs value {scale:G4}, max abs error / max abs value {error:G3}");
-        Assert.IsGreaterThan(0f, scale);
-        Assert.IsLessThanOrEqualTo(FeatureTolerance, error, what);
-    }
 
     private static List<Image<Rgb24>> Cookies(string kind, int count, bool reduce = true)
         => [.. Directory.GetFiles(SharedData.Path("data", "cookies", kind), "*.jpg").Order(StringComparer.Ordinal).Take(count).Select(f =>

@@ -10,7 +10,6 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
 using Google.Protobuf;
 using TorchSharp;
 
@@ -55,8 +54,8 @@ public sealed class OnnxExportTests
         // Portrait cookies reduced from 576x768 to 96x128: the default's input is then 224x288 (its grid 28x36).
         // The default's settings with an exact search, and without the flipped and rotated copies, which only make the
         // fit slower here: they grow the memory, which the export stores as it is.
-        var normals = Cookies("normal", 3);
-        var anomalies = Cookies("anomaly", 2);
+        var normals = ExportParity.Cookies("normal", 3);
+        var anomalies = ExportParity.Cookies("anomaly", 2);
         var options = DefaultMethod.For(s_encoder, seed: 5) with
         {
             Search = SearchPrecision.Float32, Augmentations = PatchAugmentations.None, CalibrationAnomaliesPerNormal = 1,
@@ -65,8 +64,8 @@ public sealed class OnnxExportTests
         using var view = (ResNet18Encoder)s_encoder.WithResolution(options.Resolution!.Value);
 
         AssertParity(model, view, [.. normals.Skip(2), .. anomalies], imageWidth: 96, imageHeight: 128);
-        DisposeAll(normals);
-        DisposeAll(anomalies);
+        ExportParity.DisposeAll(normals);
+        ExportParity.DisposeAll(anomalies);
     }
 
     [TestMethod]
@@ -81,8 +80,8 @@ public sealed class OnnxExportTests
 
         var decisions = AssertParity(model, s_encoder, test, imageWidth: null, imageHeight: null);
         CollectionAssert.AreEquivalent(new[] { false, true }, decisions.Distinct().ToArray(), "the decisions compared include both outcomes");
-        DisposeAll(normals);
-        DisposeAll(test);
+        ExportParity.DisposeAll(normals);
+        ExportParity.DisposeAll(test);
     }
 
     [TestMethod]
@@ -129,7 +128,7 @@ public sealed class OnnxExportTests
         finally
         {
             Directory.Delete(folder, recursive: true);
-            DisposeAll(normals);
+            ExportParity.DisposeAll(normals);
         }
     }
 
@@ -160,7 +159,7 @@ public sealed class OnnxExportTests
         finally
         {
             Directory.Delete(folder, recursive: true);
-            DisposeAll(normals);
+            ExportParity.DisposeAll(normals);
         }
     }
 
@@ -199,7 +198,7 @@ public sealed class OnnxExportTests
         TestContext.WriteLine($"{images.Count} images, both layouts: worst {worst} levels, {differing} of {values} values differ");
         Assert.IsLessThanOrEqualTo(ResizeLevels, worst, "levels");
         Assert.IsLessThanOrEqualTo(ResizeDifferingFraction, (double)differing / values, "fraction of values that differ");
-        DisposeAll(images);
+        ExportParity.DisposeAll(images);
     }
 
     [TestMethod]
@@ -236,8 +235,8 @@ public sealed class OnnxExportTests
         using var model = PatchCoreClassifier.Fit(s_encoder, normals, options);
         var decisions = AssertResizeInGraphParity(model, test, 60, 40);
         CollectionAssert.AreEquivalent(new[] { false, true }, decisions.Distinct().ToArray(), "the decisions compared include both outcomes");
-        DisposeAll(normals);
-        DisposeAll(test);
+        ExportParity.DisposeAll(normals);
+        ExportParity.DisposeAll(test);
     }
 
     [TestMethod]
@@ -253,8 +252,8 @@ public sealed class OnnxExportTests
         using var model = PatchCoreClassifier.Fit(s_encoder, normals, options);
         var decisions = AssertResizeInGraphParity(model, test, 40, 60);
         CollectionAssert.AreEquivalent(new[] { false, true }, decisions.Distinct().ToArray(), "the decisions compared include both outcomes");
-        DisposeAll(normals);
-        DisposeAll(test);
+        ExportParity.DisposeAll(normals);
+        ExportParity.DisposeAll(test);
     }
 
     [TestMethod]
@@ -300,7 +299,7 @@ public sealed class OnnxExportTests
         finally
         {
             if (Directory.Exists(repository)) Directory.Delete(repository, recursive: true);
-            DisposeAll(normals);
+            ExportParity.DisposeAll(normals);
         }
     }
 
@@ -318,7 +317,7 @@ public sealed class OnnxExportTests
         var unsupported = Assert.ThrowsExactly<NotSupportedException>(() => onTiny.ExportOnnx(new MemoryStream(), 60, 40, resizeInGraph: true));
         StringAssert.Contains(unsupported.Message, "resizeInGraph");
         StringAssert.Contains(unsupported.Message, $"'{tiny.Name}'");
-        DisposeAll(normals);
+        ExportParity.DisposeAll(normals);
     }
 
     // Exports the model with the in-graph resize for width x height images, runs the graph on the decoded images and
@@ -430,18 +429,5 @@ public sealed class OnnxExportTests
         var decisions = results.Single(r => r.Name == OnnxExport.IsAnomalyOutput).AsTensor<bool>().ToArray();
         var maps = results.Single(r => r.Name == OnnxExport.AnomalyMapOutput).AsTensor<float>().ToDenseTensor();
         return (scores, decisions, maps);
-    }
-
-    private static List<Image<Rgb24>> Cookies(string kind, int count)
-        => [.. Directory.GetFiles(SharedData.Path("data", "cookies", kind), "*.jpg").Order(StringComparer.Ordinal).Take(count).Select(f =>
-        {
-            var image = Image.Load<Rgb24>(f);
-            image.Mutate(c => c.Resize(96, 128));
-            return image;
-        })];
-
-    private static void DisposeAll(IEnumerable<Image<Rgb24>> images)
-    {
-        foreach (var image in images) image.Dispose();
     }
 }
