@@ -44,7 +44,8 @@ internal static class SoakRun
                     }
                     double rss = BenchCommand.ProcessStatusMegabytes("VmRSS:");
                     if (round == SettledRound) settled = rss;
-                    AnsiConsole.WriteLine($"round {round}: fit {fit:F2} s, {imagesPerRound} images scored in {sw.Elapsed.TotalSeconds - fit:F2} s, RSS {rss:F0} MB");
+                    AnsiConsole.WriteLine($"round {round}: fit {fit:F2} s, {imagesPerRound} images scored in {sw.Elapsed.TotalSeconds - fit:F2} s, RSS {rss:F0} MB " +
+                        $"(managed heap {GC.GetGCMemoryInfo().HeapSizeBytes / (double)(1 << 20):F0} MB, {GC.CollectionCount(2)} full collections)");
                 }
                 finally
                 {

@@ -7,7 +7,7 @@ namespace Fsac.MLNet.Encoders;
 
 /// <summary>
 /// The ONNX Runtime (CPU) sessions of one frozen network, one per <typeparamref name="TKey"/> (what shapes the graph:
-/// input size, outputs) and libtorch thread count, each created on first use from the serialized graph the factory
+/// its outputs) and libtorch thread count, each created on first use from the serialized graph the factory
 /// writes and kept until disposal. Sessions run on as many intra-op threads as libtorch (<c>torch.get_num_threads()</c>
 /// when the session is created), sequentially, with ONNX Runtime's full graph optimisation, and without spinning
 /// between runs, so that their idle threads take no CPU from libtorch's. Sessions of one network share the weights ONNX
@@ -18,12 +18,21 @@ namespace Fsac.MLNet.Encoders;
 internal sealed class OnnxRuntimeSessions<TKey> : IDisposable where TKey : notnull
 {
     private readonly Func<TKey, byte[]> _graph;
+    private readonly bool _reuseBuffers;
     private readonly ConcurrentDictionary<(TKey Key, int Threads), Lazy<InferenceSession>> _sessions = new();
     private readonly PrePackedWeightsContainer _prepacked = new();
     private int _disposed;
 
-    /// <summary>Sessions whose serialized ONNX model for a key is <paramref name="graph"/>'s.</summary>
-    public OnnxRuntimeSessions(Func<TKey, byte[]> graph) => _graph = graph;
+    /// <summary>
+    /// Sessions whose serialized ONNX model for a key is <paramref name="graph"/>'s. With <paramref name="reuseBuffers"/>
+    /// they keep ONNX Runtime's arena and per-shape memory plans, which hold the largest activations any run needed;
+    /// without, each run allocates its activations and returns them.
+    /// </summary>
+    public OnnxRuntimeSessions(Func<TKey, byte[]> graph, bool reuseBuffers = true)
+    {
+        _graph = graph;
+        _reuseBuffers = reuseBuffers;
+    }
 
     /// <summary>
     /// Runs the session of <paramref name="key"/> on the contiguous float32 <paramref name="input"/>, writing the
@@ -71,6 +80,11 @@ internal sealed class OnnxRuntimeSessions<TKey> : IDisposable where TKey : notnu
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
+        if (!_reuseBuffers)
+        {
+            options.EnableCpuMemArena = false;
+            options.EnableMemoryPattern = false;
+        }
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         return new InferenceSession(model, options, _prepacked);
     }

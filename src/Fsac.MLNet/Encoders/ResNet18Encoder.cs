@@ -2,6 +2,7 @@ using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders.ResNet;
+using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Native;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
@@ -80,7 +81,10 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// </summary>
     public int ImageSize => _shorterSide ?? _preprocess.ImageSize;
 
-    /// <summary>Precision the convolutions run in; features are float32 either way.</summary>
+    /// <summary>
+    /// Precision the convolutions run in (in bfloat16 the stem's stays float32: <see cref="ResNetBackbone.ToBFloat16"/>);
+    /// features are float32 either way.
+    /// </summary>
     public EncoderPrecision Precision { get; }
 
     /// <summary>
@@ -137,28 +141,16 @@ public sealed class ResNet18Encoder : IImageEncoder
             throw new FileNotFoundException($"ResNet18 model not found: '{modelPath}'. It ships with the NuGet package {PackageId} ({ModelFolder}/{ModelFileName}).", modelPath);
         preprocessModelPath ??= FindPreprocessModel(modelPath);
 
-        var modelBytes = RegularFile.ReadAllBytes(modelPath, "ONNX model");
-        var preprocessBytes = RegularFile.ReadAllBytes(preprocessModelPath, "ONNX model");
-        var imported = OnnxResNetImporter.ImportBackbone(OnnxModelReader.Parse(modelBytes, modelPath), modelPath);
-        var preprocess = OnnxResNetImporter.ImportPreprocessing(OnnxModelReader.Parse(preprocessBytes, preprocessModelPath), preprocessModelPath);
-        if (preprocess.ImageSize != imported.ImageSize)
-            throw new CheckpointFormatException(preprocessModelPath, $"prepares {preprocess.ImageSize}x{preprocess.ImageSize} images but '{modelPath}' takes {imported.ImageSize}x{imported.ImageSize}.");
-
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(modelBytes);
-        hash.AppendData(preprocessBytes);
-        var name = "resnet18-imagenet-" + Convert.ToHexStringLower(hash.GetHashAndReset())[..8];
-
-        var backbone = new ResNetBackbone(imported.Config);
+        var (backbone, config, preprocess) = Import(modelPath, preprocessModelPath);
+        var name = "resnet18-imagenet-" + Hash(modelPath, preprocessModelPath);
         try
         {
-            LoadState(backbone, imported.State, modelPath);
             backbone.eval();
-            if (precision == EncoderPrecision.BFloat16) backbone.to(torch.ScalarType.BFloat16);
+            if (precision == EncoderPrecision.BFloat16) backbone.ToBFloat16();
             // Frozen: gradients flow to the input only and never accumulate in the weights.
             foreach (var parameter in backbone.parameters()) parameter.requires_grad = false;
             var (resolved, reason, onnx) = EngineSelection.Choose(engine, precision, backbone);
-            return new ResNet18Encoder(backbone, preprocess, checked((int)imported.Config.FeatureDim), name, precision, shorterSide: null,
+            return new ResNet18Encoder(backbone, preprocess, checked((int)config.FeatureDim), name, precision, shorterSide: null,
                 ownsBackbone: true, resolved, reason, onnx);
         }
         catch
@@ -166,6 +158,40 @@ public sealed class ResNet18Encoder : IImageEncoder
             backbone.Dispose();
             throw;
         }
+    }
+
+    // The network with its weights, read from the files; what was parsed is dropped when this returns, so that it is
+    // garbage before anything else is built.
+    private static (ResNetBackbone Backbone, ResNetConfig Config, PreprocessSpec Preprocess) Import(string modelPath, string preprocessModelPath)
+    {
+        var imported = OnnxResNetImporter.ImportBackbone(OnnxModelReader.Read(modelPath), modelPath);
+        var preprocess = OnnxResNetImporter.ImportPreprocessing(OnnxModelReader.Read(preprocessModelPath), preprocessModelPath);
+        if (preprocess.ImageSize != imported.ImageSize)
+            throw new CheckpointFormatException(preprocessModelPath, $"prepares {preprocess.ImageSize}x{preprocess.ImageSize} images but '{modelPath}' takes {imported.ImageSize}x{imported.ImageSize}.");
+        var backbone = new ResNetBackbone(imported.Config);
+        try
+        {
+            LoadState(backbone, imported.State, modelPath);
+            return (backbone, imported.Config, preprocess);
+        }
+        catch
+        {
+            backbone.Dispose();
+            throw;
+        }
+    }
+
+    // 8 hex digits of the SHA-256 of both files, read in chunks.
+    private static string Hash(params string[] paths)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 16];
+        foreach (var path in paths)
+        {
+            using var file = RegularFile.Open(path, "ONNX model");
+            for (int read; (read = file.Read(buffer)) > 0;) hash.AppendData(buffer.AsSpan(0, read));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..8];
     }
 
     /// <inheritdoc />
@@ -210,33 +236,42 @@ public sealed class ResNet18Encoder : IImageEncoder
     {
         ArgumentNullException.ThrowIfNull(images);
         if (images.Count == 0) return torch.zeros(0, 3, ImageSize, ImageSize);
-        var first = Layout(images[0].Width, images[0].Height);
-        int width = first.Width, height = first.Height, plane = width * height;
-        var data = new float[images.Count * 3 * plane];
-        for (var i = 0; i < images.Count; i++)
+        var layouts = images.Select(image => Layout(image.Width, image.Height)).ToArray();
+        int width = layouts[0].Width, height = layouts[0].Height, plane = width * height;
+        for (var i = 1; i < images.Count; i++)
+            if (layouts[i].Width != width || layouts[i].Height != height)
+                throw new ArgumentException($"Image {i} ({images[i].Width}x{images[i].Height}) needs a {layouts[i].Width}x{layouts[i].Height} input, image 0 a {width}x{height} one; preprocess them separately.", nameof(images));
+        var pixels = PixelTensor.Empty([images.Count, 3, height, width], out var address);
+        try
         {
-            var layout = Layout(images[i].Width, images[i].Height);
-            if (layout.Width != width || layout.Height != height)
-                throw new ArgumentException($"Image {i} ({images[i].Width}x{images[i].Height}) needs a {layout.Width}x{layout.Height} input, image 0 a {width}x{height} one; preprocess them separately.", nameof(images));
-            using var resized = images[i].Clone(ctx => Resize(ctx, layout, images[i].Width, images[i].Height));
-            var offset = i * 3 * plane;
-            resized.ProcessPixelRows(rows =>
+            for (var i = 0; i < images.Count; i++)
             {
-                for (var y = 0; y < height; y++)
+                using var resized = images[i].Clone(ctx => Resize(ctx, layouts[i], images[i].Width, images[i].Height));
+                var offset = (long)i * 3 * plane;
+                resized.ProcessPixelRows(rows =>
                 {
-                    var row = rows.GetRowSpan(y);
-                    for (var x = 0; x < width; x++)
+                    var planes = PixelTensor.Slice(address, offset, 3 * plane);
+                    for (var y = 0; y < height; y++)
                     {
-                        var p = row[x];
-                        var at = offset + y * width + x;
-                        data[at] = p.R;
-                        data[at + plane] = p.G;
-                        data[at + 2 * plane] = p.B;
+                        var row = rows.GetRowSpan(y);
+                        for (var x = 0; x < width; x++)
+                        {
+                            var p = row[x];
+                            var at = y * width + x;
+                            planes[at] = p.R;
+                            planes[at + plane] = p.G;
+                            planes[at + 2 * plane] = p.B;
+                        }
                     }
-                }
-            });
+                });
+            }
+            return pixels;
         }
-        return torch.tensor(data, [images.Count, 3, height, width]);
+        catch
+        {
+            pixels.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -254,8 +289,7 @@ public sealed class ResNet18Encoder : IImageEncoder
             throw new ArgumentException($"Expected float32 pixels [N, 3, {ImageSize}, {ImageSize}], got [{string.Join(", ", pixels.shape)}].", nameof(pixels));
         if (_onnx is not null && !(pixels.requires_grad && torch.is_grad_enabled())) return _onnx.Encode(pixels, outputs);
         using var scope = torch.NewDisposeScope();
-        var input = Precision == EncoderPrecision.BFloat16 ? pixels.to(torch.ScalarType.BFloat16) : pixels;
-        var (pooled, patches) = _backbone.Features(input, outputs.HasFlag(EncoderOutputs.Global), outputs.HasFlag(EncoderOutputs.Patches));
+        var (pooled, patches) = _backbone.Features(pixels, outputs.HasFlag(EncoderOutputs.Global), outputs.HasFlag(EncoderOutputs.Patches));
         return new EncodedImages(pooled?.to(torch.ScalarType.Float32).MoveToOuterDisposeScope(),
             patches?.to(torch.ScalarType.Float32).MoveToOuterDisposeScope());
     }

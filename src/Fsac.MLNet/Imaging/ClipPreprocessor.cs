@@ -71,9 +71,17 @@ internal sealed class ClipPreprocessor
         for (int i = 0; i < images.Count; i++)
             ArgumentNullException.ThrowIfNull(images[i], $"{nameof(images)}[{i}]");
         int per = ValuesPerImage;
-        var data = new float[(long)images.Count * per];
-        Parallel.For(0, images.Count, i => ResampleInto(images[i], data.AsSpan(i * per, per), lut, fill));
-        return torch.tensor(data, [images.Count, 3, Config.Height, Config.Width], torch.float32);
+        var pixels = PixelTensor.Empty([images.Count, 3, Config.Height, Config.Width], out var address);
+        try
+        {
+            Parallel.For(0, images.Count, i => ResampleInto(images[i], PixelTensor.Slice(address, (long)i * per, per), lut, fill));
+            return pixels;
+        }
+        catch
+        {
+            pixels.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Preprocesses one image into <paramref name="destination"/>, channel-major <c>[3, H, W]</c>.</summary>

@@ -72,6 +72,27 @@ public sealed class OnnxModelReaderTests
         .ToArray();
 
     [TestMethod]
+    public void Read_StreamsTheFile_AndDecodesAsParseDoes()
+    {
+        using var dir = new TempDir();
+        var path = System.IO.Path.Combine(dir.Path, "tiny.onnx");
+        var bytes = HandEncodedModel();
+        File.WriteAllBytes(path, bytes);
+
+        var read = OnnxModelReader.Read(path);
+        var parsed = OnnxModelReader.Parse(bytes, "tiny.onnx");
+
+        CollectionAssert.AreEquivalent(parsed.Initializers.Keys.ToList(), read.Initializers.Keys.ToList());
+        foreach (var (name, t) in parsed.Initializers)
+        {
+            Assert.AreEqual(t.DType, read.Initializers[name].DType, name);
+            CollectionAssert.AreEqual(t.Shape, read.Initializers[name].Shape, name);
+            CollectionAssert.AreEqual(t.Data, read.Initializers[name].Data, name);
+        }
+        Assert.AreEqual(parsed.Nodes.Count, read.Nodes.Count);
+    }
+
+    [TestMethod]
     public void Parse_HandEncodedModel_DecodesEveryFieldForm()
     {
         var bytes = HandEncodedModel();

@@ -20,10 +20,10 @@ namespace Fsac.MLNet.Tests.Encoders;
 public sealed class Int8EncoderTests
 {
     // The least cosine to float32 per image. Int8 is offered at 0.99 or more (the rule); the reference CLIPs
-    // measured 0.9998 or more, hence 0.999 here. Bfloat16 was to stay at 0.999 or more: it does on the solar cells and
-    // cookies, not on the circuit boards (ResNet18 pooled 0.99895 and patches 0.9986 to 0.9990 on deeppcb/group12100),
-    // so its floor here is what it holds.
-    private const double ClipInt8Cosine = 0.999, BFloat16Cosine = 0.998;
+    // measured 0.9998 or more, hence 0.999 here. Bfloat16 stays at 0.999 or more: with ResNet18's stem in float32 the
+    // nine images below measured 0.99959 pooled and 0.99989 patches at the least (0.99864 on the circuit boards when the
+    // stem ran in bfloat16 too).
+    private const double ClipInt8Cosine = 0.999, BFloat16Cosine = 0.999;
 
     private static List<Image<Rgb24>> s_references = null!;
 

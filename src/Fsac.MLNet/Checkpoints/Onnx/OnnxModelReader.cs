@@ -34,30 +34,40 @@ internal static class OnnxModelReader
     /// The path is a folder, empty or not a regular file (a FIFO, a device), or the file is truncated, corrupt, or not
     /// an ONNX model.
     /// </exception>
-    public static OnnxModel Read(string path) => Parse(RegularFile.ReadAllBytes(path, "ONNX model"), path);
+    public static OnnxModel Read(string path)
+    {
+        using var file = RegularFile.Open(path, "ONNX model", int.MaxValue); // protobuf's limit on one message
+        return Parse(file, (int)file.Length, path);
+    }
 
     /// <summary>Parses the bytes of an ONNX model; <paramref name="source"/> names it in error messages.</summary>
     /// <exception cref="CheckpointFormatException">The bytes are empty, truncated, corrupt, or not an ONNX model.</exception>
     public static OnnxModel Parse(byte[] bytes, string source)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        if (bytes.Length == 0) throw new CheckpointFormatException(source, "is empty, not an ONNX model.");
+        return Parse(new MemoryStream(bytes, writable: false), bytes.Length, source);
+    }
+
+    // The model in the first length bytes of stream (left open), read as a stream, so that protobuf allocates for the
+    // bytes it has read, never for what a length prefix claims (it reads long fields in chunks), and no further than
+    // length, the size limit. Each tensor's bytes are then held once, by the message, and shared with its TensorData.
+    private static OnnxModel Parse(Stream stream, int length, string source)
+    {
+        if (length == 0) throw new CheckpointFormatException(source, "is empty, not an ONNX model.");
         ModelProto model;
-        // Read as a stream, so that protobuf allocates for the bytes it has read, never for what a length prefix claims
-        // (it reads long fields in chunks); and no further than the file's length, the size limit.
-        using (var input = CodedInputStream.CreateWithLimits(new MemoryStream(bytes, writable: false), bytes.Length, RecursionLimit))
+        using (var input = CodedInputStream.CreateWithLimits(stream, length, RecursionLimit))
         {
             try
             {
                 model = Parser.ParseFrom(input);
                 // An end-group tag at the top level ends the parse without an error; what follows it would go unread.
                 if (!input.IsAtEnd)
-                    throw new CheckpointFormatException(source, $"not a readable ONNX model: the model ends at byte {input.Position} of {bytes.Length}.");
+                    throw new CheckpointFormatException(source, $"not a readable ONNX model: the model ends at byte {input.Position} of {length}.");
             }
             catch (InvalidProtocolBufferException e)
             {
                 throw new CheckpointFormatException(source,
-                    $"not a readable ONNX model: the protobuf parser stopped at byte {input.Position} of {bytes.Length}: {e.Message}", e);
+                    $"not a readable ONNX model: the protobuf parser stopped at byte {input.Position} of {length}: {e.Message}", e);
             }
         }
         try
@@ -140,7 +150,7 @@ internal static class OnnxModelReader
     private static TensorData Decode(TensorProto tensor)
     {
         var (dtype, shape, bytes) = Layout(tensor);
-        if (!tensor.RawData.IsEmpty) return new TensorData(dtype, shape, tensor.RawData.ToByteArray());
+        if (!tensor.RawData.IsEmpty) return new TensorData(dtype, shape, Bytes(tensor.RawData));
         switch (dtype)
         {
             case torch.ScalarType.Float32: return new TensorData(dtype, shape, Bytes(tensor.FloatData));
@@ -158,6 +168,15 @@ internal static class OnnxModelReader
         }
         return new TensorData(dtype, shape, data);
     }
+
+    /// <summary>
+    /// Raw data's bytes: the array the parser read them into when the message owns one of exactly their length (nothing
+    /// writes to either), else a copy.
+    /// </summary>
+    private static byte[] Bytes(ByteString raw)
+        => MemoryMarshal.TryGetArray(raw.Memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : raw.ToByteArray();
 
     /// <summary>The values' bytes as they lie in memory: little-endian, as <see cref="TensorData"/> holds them, wherever TorchSharp runs.</summary>
     private static byte[] Bytes<T>(RepeatedField<T> values) where T : unmanaged

@@ -29,7 +29,8 @@ namespace Fsac.MLNet.Encoders.Onnx;
 /// <see cref="HiddenOutput"/>(i) <c>[N, 1 + P, W]</c>, the residual stream after that block, class token first.</para>
 /// <para>The weights are initializers named as the state dict's keys; the linear layers' weights are stored
 /// transposed, <c>[in, out]</c>, under the key with <c>.T</c> appended. Each weight is copied once, into the model;
-/// serialising the model copies it again. Protobuf caps a serialised model at 2 GiB, so towers with more than
+/// serialising the model copies it again (the float32 engine's graph, <see cref="EncoderModel"/>, serialises them straight
+/// from the tower's tensors instead). Protobuf caps a serialised model at 2 GiB, so towers with more than
 /// <see cref="MaxWeightBytes"/> bytes of float32 weights are refused (ViT-B-16-plus-240's take 0.47 GB, ViT-L-14's 1.2 GB).</para>
 /// </remarks>
 internal static class ClipOnnxGraph
@@ -57,15 +58,21 @@ internal static class ClipOnnxGraph
 
     /// <summary>
     /// The serialized ONNX model of the image tower of <paramref name="model"/> (<see cref="Build(ClipModel, IReadOnlyCollection{int}?)"/>,
-    /// no hidden outputs), dynamically quantized to int8 (<see cref="OnnxQuantization"/>, weight levels up to
-    /// <paramref name="int8Range"/>) when <paramref name="int8Range"/> is given. The message is dropped once serialized.
+    /// no hidden outputs): in float32 with the weights serialised straight from the tower's tensors, or dynamically
+    /// quantized to int8 (<see cref="OnnxQuantization"/>, weight levels up to <paramref name="int8Range"/>) when
+    /// <paramref name="int8Range"/> is given. The message is dropped once serialized.
     /// </summary>
     /// <inheritdoc cref="Build(VisionTransformer, ClipVisionConfig, bool, IReadOnlyCollection{int}?)" path="/exception"/>
     public static byte[] EncoderModel(ClipModel model, int? int8Range = null)
     {
-        var graph = Build(model);
-        if (int8Range is { } range) OnnxQuantization.Quantize(graph, range);
-        return graph.ToByteArray();
+        if (int8Range is { } range)
+        {
+            var quantized = Build(model);
+            OnnxQuantization.Quantize(quantized, range);
+            return quantized.ToByteArray();
+        }
+        using var g = new OnnxGraphBuilder(GraphName, borrowWeights: true);
+        return Build(g, model.visual, model.Config.Vision, model.Config.QuickGelu, null).ToByteArray();
     }
 
     /// <summary>The image tower of <paramref name="model"/>, with the residual stream after the blocks <paramref name="hiddenLayers"/> (1-based) as extra outputs.</summary>
@@ -84,10 +91,14 @@ internal static class ClipOnnxGraph
     /// <exception cref="ArgumentOutOfRangeException">A hidden layer is not between 1 and the number of blocks.</exception>
     /// <exception cref="NotSupportedException">The weights take more than <see cref="MaxWeightBytes"/> bytes in float32.</exception>
     public static ModelProto Build(VisionTransformer visual, ClipVisionConfig config, bool quickGelu, IReadOnlyCollection<int>? hiddenLayers = null)
+        => Build(new OnnxGraphBuilder(GraphName), visual, config, quickGelu, hiddenLayers);
+
+    private const string GraphName = "fsac_clip_visual";
+
+    private static ModelProto Build(OnnxGraphBuilder g, VisionTransformer visual, ClipVisionConfig config, bool quickGelu, IReadOnlyCollection<int>? hiddenLayers)
     {
         ArgumentNullException.ThrowIfNull(config);
         int size = config.ImageSize;
-        var g = new OnnxGraphBuilder("fsac_clip_visual");
         g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, size, size);
         var tower = AddTower(g, visual, config, quickGelu, PixelsInput, hiddenLayers);
         long tokens = (long)config.GridSize * config.GridSize + 1, embed = visual.proj.shape[^1];
@@ -237,15 +248,15 @@ internal static class ClipOnnxGraph
         => g.Node("LayerNormalization", name, [x, Weight(g, $"{name}.weight", norm.weight), Weight(g, $"{name}.bias", norm.bias)],
             Int("axis", -1), Float("epsilon", LayerNormEpsilon));
 
-    // One initializer from a tensor's float32 CPU values: a conversion, transpose or device copy only where one is needed,
-    // released before the next weight, then the one copy into the model.
+    // One weight (OnnxGraphBuilder.Weight) from a tensor, transposed or reshaped where asked; a copying builder releases
+    // any converted copy before the next weight.
     private static string Weight(OnnxGraphBuilder g, string name, Tensor weight, bool transpose = false, long[]? dims = null)
     {
         using var scope = NewDisposeScope();
-        var t = weight.detach().to(ScalarType.Float32, CPU);
+        var t = weight.detach();
         if (transpose) t = t.t();
-        t = t.contiguous();
-        return g.Initializer(name, MemoryMarshal.Cast<byte, float>(t.bytes), dims ?? t.shape);
+        if (dims is not null) t = t.reshape(dims);
+        return g.Weight(name, t);
     }
 
     private static void CheckShape(Tensor weight, string name, params long[] expected)

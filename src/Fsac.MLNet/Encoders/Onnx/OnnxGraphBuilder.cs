@@ -1,15 +1,18 @@
 using Fsac.MLNet.Checkpoints.Onnx;
 using System.Runtime.InteropServices;
 using Google.Protobuf;
+using TorchSharp;
 
 namespace Fsac.MLNet.Encoders.Onnx;
 
 /// <summary>
 /// Builds one ONNX model (IR version 8, default-domain opset <see cref="Opset"/> or <see cref="ResizeOpset"/>) over the
 /// generated protobuf classes: constant tensors (initializers), nodes in topological order, and the graph's named, typed
-/// inputs and outputs. Every value name is unique: a node's output is named after the node.
+/// inputs and outputs. Every value name is unique: a node's output is named after the node. A network's weights
+/// (<see cref="Weight"/>) are copied into the model, or, for a model serialised before the builder is disposed (the
+/// engines' graphs, built once per session), read in place from libtorch's memory when serialised.
 /// </summary>
-internal sealed class OnnxGraphBuilder
+internal sealed class OnnxGraphBuilder : IDisposable
 {
     /// <summary>The operator set version graphs are written against by default.</summary>
     public const int Opset = 17;
@@ -28,16 +31,47 @@ internal sealed class OnnxGraphBuilder
 
     private const long IrVersion = 8;
 
+    /// <summary>A dimension written as <see cref="HeightDimension"/>: an image's height, free.</summary>
+    public const long Height = -2;
+
+    /// <summary>A dimension written as <see cref="WidthDimension"/>: an image's width, free.</summary>
+    public const long Width = -3;
+
+    /// <summary>A dimension written as <see cref="GridHeightDimension"/>: a feature grid's height, which follows the image's.</summary>
+    public const long GridHeight = -4;
+
+    /// <summary>A dimension written as <see cref="GridWidthDimension"/>: a feature grid's width, which follows the image's.</summary>
+    public const long GridWidth = -5;
+
+    /// <summary>The symbolic name of <see cref="Height"/>.</summary>
+    public const string HeightDimension = "H";
+
+    /// <summary>The symbolic name of <see cref="Width"/>.</summary>
+    public const string WidthDimension = "W";
+
+    /// <summary>The symbolic name of <see cref="GridHeight"/>.</summary>
+    public const string GridHeightDimension = "h";
+
+    /// <summary>The symbolic name of <see cref="GridWidth"/>.</summary>
+    public const string GridWidthDimension = "w";
+
     private readonly GraphProto graph;
     private readonly HashSet<string> names = new(StringComparer.Ordinal);
+    // Null: weights are copied into the model. Otherwise the in-place views of the weights, released on Dispose.
+    private readonly List<TensorMemory>? borrowed;
 
-    /// <summary>Starts an empty graph called <paramref name="name"/>, written against <paramref name="opset"/>.</summary>
-    public OnnxGraphBuilder(string name, int opset = Opset)
+    /// <summary>
+    /// Starts an empty graph called <paramref name="name"/>, written against <paramref name="opset"/>. With
+    /// <paramref name="borrowWeights"/>, <see cref="Weight"/> keeps a view of each weight instead of a copy: the model must
+    /// then be serialised before this builder is disposed, and not used after.
+    /// </summary>
+    public OnnxGraphBuilder(string name, int opset = Opset, bool borrowWeights = false)
     {
         if (opset is not (Opset or ResizeOpset))
             throw new ArgumentOutOfRangeException(nameof(opset), opset, $"The builder writes opset {Opset} or {ResizeOpset}.");
         graph = new GraphProto { Name = name };
         OpsetVersion = opset;
+        if (borrowWeights) borrowed = [];
     }
 
     /// <summary>The default-domain operator set version this graph is written against.</summary>
@@ -54,6 +88,22 @@ internal sealed class OnnxGraphBuilder
     /// <summary>Adds an int64 constant of shape <paramref name="dims"/> (row-major <paramref name="values"/>) and returns its name.</summary>
     public string Initializer(string name, ReadOnlySpan<long> values, params long[] dims)
         => Initializer(name, TensorProto.Types.DataType.Int64, MemoryMarshal.AsBytes(values), values.Length, dims);
+
+    /// <summary>
+    /// Adds a network weight, <paramref name="values"/> as float32 in its shape, and returns its name: copied into the
+    /// model, or, when this builder borrows weights, viewed in place (a float32 contiguous CPU tensor is not copied at
+    /// all; any other is converted once).
+    /// </summary>
+    public string Weight(string name, torch.Tensor values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        using var scope = torch.NewDisposeScope();
+        var t = values.detach().to(torch.ScalarType.Float32, torch.CPU).contiguous();
+        if (borrowed is null) return Initializer(name, TensorProto.Types.DataType.Float, t.bytes, t.numel(), t.shape);
+        var memory = new TensorMemory(t.DetachFromDisposeScope());
+        borrowed.Add(memory);
+        return Initializer(name, TensorProto.Types.DataType.Float, UnsafeByteOperations.UnsafeWrap(memory.Memory), t.shape);
+    }
 
     /// <summary>Adds a node of <paramref name="opType"/> named <paramref name="name"/>, whose single output takes that name, and returns it.</summary>
     public string Node(string opType, string name, IReadOnlyList<string> inputs, params AttributeProto[] attributes)
@@ -78,7 +128,10 @@ internal sealed class OnnxGraphBuilder
             : Node(opType, name, [input], OnnxAttributes.Ints("axes", axes), keep);
     }
 
-    /// <summary>Declares a graph input: a tensor of <paramref name="type"/> and shape <paramref name="dims"/> (<see cref="Batch"/> for the batch size).</summary>
+    /// <summary>
+    /// Declares a graph input: a tensor of <paramref name="type"/> and shape <paramref name="dims"/> (<see cref="Batch"/>
+    /// for the batch size, <see cref="Height"/> and <see cref="Width"/> for free image sides).
+    /// </summary>
     public void Input(string name, TensorProto.Types.DataType type, params long[] dims)
     {
         Claim(name);
@@ -108,12 +161,24 @@ internal sealed class OnnxGraphBuilder
         return model;
     }
 
-    private string Initializer(string name, TensorProto.Types.DataType type, ReadOnlySpan<byte> data, int count, long[] dims)
+    /// <summary>Releases the weights this builder borrowed; its model must have been serialised already.</summary>
+    public void Dispose()
+    {
+        borrowed?.ForEach(m => ((IDisposable)m).Dispose());
+        borrowed?.Clear();
+    }
+
+    private string Initializer(string name, TensorProto.Types.DataType type, ReadOnlySpan<byte> data, long count, long[] dims)
     {
         if (dims.Aggregate(1L, (a, b) => a * b) != count)
             throw new ArgumentException($"Initializer '{name}' has {count} values but shape [{string.Join(", ", dims)}].", nameof(dims));
+        return Initializer(name, type, ByteString.CopyFrom(data), dims);
+    }
+
+    private string Initializer(string name, TensorProto.Types.DataType type, ByteString data, long[] dims)
+    {
         Claim(name);
-        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(data) };
+        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = data };
         tensor.Dims.AddRange(dims);
         graph.Initializer.Add(tensor);
         return name;
@@ -142,7 +207,15 @@ internal sealed class OnnxGraphBuilder
     {
         var shape = new TensorShapeProto();
         foreach (var d in dims)
-            shape.Dim.Add(d == Batch ? new TensorShapeProto.Types.Dimension { DimParam = BatchDimension } : new TensorShapeProto.Types.Dimension { DimValue = d });
+            shape.Dim.Add(d switch
+            {
+                Batch => new TensorShapeProto.Types.Dimension { DimParam = BatchDimension },
+                Height => new TensorShapeProto.Types.Dimension { DimParam = HeightDimension },
+                Width => new TensorShapeProto.Types.Dimension { DimParam = WidthDimension },
+                GridHeight => new TensorShapeProto.Types.Dimension { DimParam = GridHeightDimension },
+                GridWidth => new TensorShapeProto.Types.Dimension { DimParam = GridWidthDimension },
+                _ => new TensorShapeProto.Types.Dimension { DimValue = d },
+            });
         return new ValueInfoProto
         {
             Name = name,

@@ -27,24 +27,22 @@ internal static class ResNetOnnxGraph
     public const string PatchesOutput = "patch_features";
 
     /// <summary>
-    /// The serialized ONNX model (opset <see cref="OnnxGraphBuilder.Opset"/>) of the network for normalised inputs of
-    /// <paramref name="height"/> × <paramref name="width"/> and any batch size: <see cref="PooledOutput"/> and/or
-    /// <see cref="PatchesOutput"/>, as asked for.
+    /// The serialized ONNX model (opset <see cref="OnnxGraphBuilder.Opset"/>) of the network for normalised inputs of any
+    /// batch size and image size: <see cref="PooledOutput"/> and/or <see cref="PatchesOutput"/>, as asked for. The
+    /// weights are serialised straight from the network's tensors.
     /// </summary>
-    public static byte[] EncoderModel(ResNetBackbone backbone, int height, int width, bool pooled, bool patches)
+    public static byte[] EncoderModel(ResNetBackbone backbone, bool pooled, bool patches)
     {
         if (!pooled && !patches) throw new ArgumentException("Ask for pooled features, patches or both.", nameof(pooled));
-        var g = new OnnxGraphBuilder("fsac_resnet_encoder");
-        g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, height, width);
+        using var g = new OnnxGraphBuilder("fsac_resnet_encoder", borrowWeights: true);
+        g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, OnnxGraphBuilder.Height, OnnxGraphBuilder.Width);
         var (pooledValue, patchesValue) = Features(g, backbone, PixelsInput, pooled, patches);
         if (pooledValue is not null)
             g.Output(PooledOutput, pooledValue, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, backbone.Config.FeatureDim);
         if (patchesValue is not null)
-        {
-            var (gridHeight, gridWidth) = PatchGrid(backbone.Config, height, width);
-            g.Output(PatchesOutput, patchesValue, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, backbone.PatchChannels, gridHeight, gridWidth);
-        }
-        return g.Build("Fsac.MLNet", "", $"ResNet encoder, {PixelsInput} [N, 3, {height}, {width}] to its frozen features.",
+            g.Output(PatchesOutput, patchesValue, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, backbone.PatchChannels,
+                OnnxGraphBuilder.GridHeight, OnnxGraphBuilder.GridWidth);
+        return g.Build("Fsac.MLNet", "", $"ResNet encoder, {PixelsInput} [N, 3, H, W] to its frozen features.",
             new Dictionary<string, string>()).ToByteArray();
     }
 
@@ -133,15 +131,11 @@ internal static class ResNetOnnxGraph
             [convolved, Weight(g, state, $"{bn}.weight"), Weight(g, state, $"{bn}.bias"), Weight(g, state, $"{bn}.running_mean"), Weight(g, state, $"{bn}.running_var")],
             Float("epsilon", (float)spec.Epsilon));
 
-        static string Weight(OnnxGraphBuilder b, Dictionary<string, torch.Tensor> s, string key) => b.Initializer(key, Values(s, key), s[key].shape);
+        static string Weight(OnnxGraphBuilder b, Dictionary<string, torch.Tensor> s, string key)
+            => b.Weight(key, s.TryGetValue(key, out var t) ? t : throw new InvalidOperationException($"The network has no tensor '{key}'."));
     }
 
     private static string LocalAverage(OnnxGraphBuilder g, string input, string name)
         => g.Node("AveragePool", name, [input], Ints("kernel_shape", 3, 3), Ints("strides", 1, 1), Ints("pads", 1, 1, 1, 1),
             Int("count_include_pad", 0));
-
-    private static float[] Values(Dictionary<string, torch.Tensor> state, string key)
-        => state.TryGetValue(key, out var t)
-            ? t.to_type(torch.ScalarType.Float32).contiguous().data<float>().ToArray()
-            : throw new InvalidOperationException($"The network has no tensor '{key}'.");
 }

@@ -1,0 +1,78 @@
+using Fsac.MLNet.Checkpoints.Onnx;
+using Fsac.MLNet.Encoders.Onnx;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using TorchSharp;
+using DataType = Fsac.MLNet.Checkpoints.Onnx.TensorProto.Types.DataType;
+
+namespace Fsac.MLNet.Tests.Encoders;
+
+/// <summary>
+/// <see cref="OnnxGraphBuilder"/>'s two ways of writing weights (copied, or viewed in place until the builder is
+/// disposed) and its free image dimensions.
+/// </summary>
+[TestClass]
+public sealed class OnnxGraphBuilderTests
+{
+    [TestMethod]
+    public void ABorrowingBuilderSerialisesTheSameBytesAsACopyingOne_AndONNXRuntimeRunsThem()
+    {
+        torch.manual_seed(3);
+        using var weight = torch.randn(3, 4);
+        using var transposed = weight.t(); // not contiguous: converted once
+        var copied = Graph(new OnnxGraphBuilder("affine"), weight, transposed);
+        byte[] borrowedBytes;
+        using (var g = new OnnxGraphBuilder("affine", borrowWeights: true)) borrowedBytes = Graph(g, weight, transposed);
+        CollectionAssert.AreEqual(copied, borrowedBytes);
+
+        // The network's own tensors outlive the builder's views of them.
+        Assert.AreEqual(weight.data<float>()[0], weight.data<float>().ToArray()[0]);
+        using var session = new InferenceSession(borrowedBytes);
+        float[] x = [1f, 2f, -1f];
+        using var input = OrtValue.CreateTensorValueFromMemory(x, [1, 3]);
+        using var outputs = session.Run(new RunOptions(), ["x"], [input], ["y", "back"]);
+        var w = weight.data<float>().ToArray();
+        var y = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        for (int j = 0; j < 4; j++)
+            Assert.AreEqual(x[0] * w[j] + x[1] * w[4 + j] + x[2] * w[8 + j], y[j], 1e-5f, $"y[{j}]");
+        var back = outputs[1].GetTensorDataAsSpan<float>().ToArray();
+        for (int i = 0; i < 3; i++)
+            Assert.AreEqual(Enumerable.Range(0, 4).Sum(j => y[j] * w[i * 4 + j]), back[i], 1e-4f, $"back[{i}]");
+    }
+
+    [TestMethod]
+    public void FreeImageSidesAreNamedDimensions()
+    {
+        var g = new OnnxGraphBuilder("sides");
+        g.Input("pixels", DataType.Float, OnnxGraphBuilder.Batch, 3, OnnxGraphBuilder.Height, OnnxGraphBuilder.Width);
+        g.Output("grid", "pixels", DataType.Float, OnnxGraphBuilder.Batch, 3, OnnxGraphBuilder.GridHeight, OnnxGraphBuilder.GridWidth);
+        var graph = g.Build("test", "", "", new Dictionary<string, string>()).Graph;
+        Assert.AreEqual("N,3,H,W", Dims(graph.Input[0]));
+        Assert.AreEqual("N,3,h,w", Dims(graph.Output[0]));
+    }
+
+    [TestMethod]
+    public void OnlyContiguousCpuTensorsAreViewedInPlace()
+    {
+        using var matrix = torch.ones(2, 3);
+        using var column = matrix.t();
+        using var strided = column.alias();
+        Assert.ThrowsExactly<ArgumentException>(() => new TensorMemory(strided));
+        using var memory = new TensorMemory(matrix.alias());
+        Assert.AreEqual(2 * 3 * sizeof(float), memory.Memory.Length);
+    }
+
+    // y = x·W [N, 4] and back = y·Wᵀ [N, 3], with W and Wᵀ given as weights, serialised.
+    private static byte[] Graph(OnnxGraphBuilder g, torch.Tensor weight, torch.Tensor transposed)
+    {
+        g.Input("x", DataType.Float, OnnxGraphBuilder.Batch, 3);
+        var y = g.Node("MatMul", "affine", ["x", g.Weight("w", weight)]);
+        var back = g.Node("MatMul", "back.product", [y, g.Weight("w_t", transposed)]);
+        g.Output("y", y, DataType.Float, OnnxGraphBuilder.Batch, 4);
+        g.Output("back", back, DataType.Float, OnnxGraphBuilder.Batch, 3);
+        return g.Build("test", "", "", new Dictionary<string, string>()).ToByteArray();
+    }
+
+    private static string Dims(ValueInfoProto value)
+        => string.Join(",", value.Type.TensorType.Shape.Dim.Select(d => d.HasDimParam ? d.DimParam : d.DimValue.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+}
