@@ -5,6 +5,7 @@ using Fsac.MLNet.Files;
 using Fsac.MLNet.Fitting;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.Maps;
+using Fsac.MLNet.Native;
 using Fsac.MLNet.PatchCore;
 using Fsac.MLNet.Synthesis;
 using System.Text.Json;
@@ -130,6 +131,8 @@ public sealed class PatchCoreClassifier : IAnomalyClassifier, IEncodedScorer, IO
         finally
         {
             foreach (var p in perShot) p.Dispose();
+            // A fit frees far more than it keeps (every shot's copies, the calibration images): give those pages back.
+            NativeHeap.ReleaseFreePages();
         }
     }
 
