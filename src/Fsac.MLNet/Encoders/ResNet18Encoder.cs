@@ -141,8 +141,7 @@ public sealed class ResNet18Encoder : IImageEncoder
             throw new FileNotFoundException($"ResNet18 model not found: '{modelPath}'. It ships with the NuGet package {PackageId} ({ModelFolder}/{ModelFileName}).", modelPath);
         preprocessModelPath ??= FindPreprocessModel(modelPath);
 
-        var (backbone, config, preprocess) = Import(modelPath, preprocessModelPath);
-        var name = "resnet18-imagenet-" + Hash(modelPath, preprocessModelPath);
+        var (backbone, config, preprocess, name) = Import(modelPath, preprocessModelPath);
         try
         {
             backbone.eval();
@@ -160,38 +159,28 @@ public sealed class ResNet18Encoder : IImageEncoder
         }
     }
 
-    // The network with its weights, read from the files; what was parsed is dropped when this returns, so that it is
+    // The network with its weights, read from the files, and its name: resnet18-imagenet- followed by 8 hex digits of the
+    // SHA-256 of both files, hashed as they are parsed. What was parsed is dropped when this returns, so that it is
     // garbage before anything else is built.
-    private static (ResNetBackbone Backbone, ResNetConfig Config, PreprocessSpec Preprocess) Import(string modelPath, string preprocessModelPath)
+    private static (ResNetBackbone Backbone, ResNetConfig Config, PreprocessSpec Preprocess, string Name) Import(string modelPath, string preprocessModelPath)
     {
-        var imported = OnnxResNetImporter.ImportBackbone(OnnxModelReader.Read(modelPath), modelPath);
-        var preprocess = OnnxResNetImporter.ImportPreprocessing(OnnxModelReader.Read(preprocessModelPath), preprocessModelPath);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var imported = OnnxResNetImporter.ImportBackbone(OnnxModelReader.Read(modelPath, hash), modelPath);
+        var preprocess = OnnxResNetImporter.ImportPreprocessing(OnnxModelReader.Read(preprocessModelPath, hash), preprocessModelPath);
         if (preprocess.ImageSize != imported.ImageSize)
             throw new CheckpointFormatException(preprocessModelPath, $"prepares {preprocess.ImageSize}x{preprocess.ImageSize} images but '{modelPath}' takes {imported.ImageSize}x{imported.ImageSize}.");
+        var name = "resnet18-imagenet-" + Convert.ToHexStringLower(hash.GetHashAndReset())[..8];
         var backbone = new ResNetBackbone(imported.Config);
         try
         {
             LoadState(backbone, imported.State, modelPath);
-            return (backbone, imported.Config, preprocess);
+            return (backbone, imported.Config, preprocess, name);
         }
         catch
         {
             backbone.Dispose();
             throw;
         }
-    }
-
-    // 8 hex digits of the SHA-256 of both files, read in chunks.
-    private static string Hash(params string[] paths)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 16];
-        foreach (var path in paths)
-        {
-            using var file = RegularFile.Open(path, "ONNX model");
-            for (int read; (read = file.Read(buffer)) > 0;) hash.AppendData(buffer.AsSpan(0, read));
-        }
-        return Convert.ToHexStringLower(hash.GetHashAndReset())[..8];
     }
 
     /// <inheritdoc />

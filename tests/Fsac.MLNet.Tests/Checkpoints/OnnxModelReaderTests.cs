@@ -72,15 +72,19 @@ public sealed class OnnxModelReaderTests
         .ToArray();
 
     [TestMethod]
-    public void Read_StreamsTheFile_AndDecodesAsParseDoes()
+    public void Read_StreamsTheFile_HashesItInThatPass_AndDecodesAsParseDoes()
     {
         using var dir = new TempDir();
         var path = System.IO.Path.Combine(dir.Path, "tiny.onnx");
         var bytes = HandEncodedModel();
         File.WriteAllBytes(path, bytes);
 
-        var read = OnnxModelReader.Read(path);
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var read = OnnxModelReader.Read(path, hash);
         var parsed = OnnxModelReader.Parse(bytes, "tiny.onnx");
+
+        // The file is hashed in the pass that parses it, whole.
+        CollectionAssert.AreEqual(System.Security.Cryptography.SHA256.HashData(bytes), hash.GetHashAndReset());
 
         CollectionAssert.AreEquivalent(parsed.Initializers.Keys.ToList(), read.Initializers.Keys.ToList());
         foreach (var (name, t) in parsed.Initializers)

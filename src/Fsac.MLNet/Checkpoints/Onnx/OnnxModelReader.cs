@@ -3,6 +3,7 @@ using Google.Protobuf.Collections;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using TorchSharp;
 
 namespace Fsac.MLNet.Checkpoints.Onnx;
@@ -34,10 +35,21 @@ internal static class OnnxModelReader
     /// The path is a folder, empty or not a regular file (a FIFO, a device), or the file is truncated, corrupt, or not
     /// an ONNX model.
     /// </exception>
-    public static OnnxModel Read(string path)
+    public static OnnxModel Read(string path) => Read(path, hash: null);
+
+    /// <summary>
+    /// Reads the ONNX model at <paramref name="path"/>, adding the file's bytes to <paramref name="hash"/> as they are
+    /// read (null: no hash), so that a caller who names the model by its content reads the file once.
+    /// </summary>
+    /// <inheritdoc cref="Read(string)" path="/exception"/>
+    public static OnnxModel Read(string path, IncrementalHash? hash)
     {
         using var file = RegularFile.Open(path, "ONNX model", int.MaxValue); // protobuf's limit on one message
-        return Parse(file, (int)file.Length, path);
+        int length = (int)file.Length;
+        if (hash is null) return Parse(file, length, path);
+        // A complete parse reads every byte (it ends at the file's length), so the hash covers the whole file.
+        using var hashing = new HashingStream(file, hash);
+        return Parse(hashing, length, path);
     }
 
     /// <summary>Parses the bytes of an ONNX model; <paramref name="source"/> names it in error messages.</summary>
