@@ -105,6 +105,18 @@ public class FsacClassifierTests
     }
 
     [TestMethod]
+    public void SaliencyIsTheSameOnEveryCall()
+    {
+        using var encoder = new TinyEncoder();
+        using var model = FsacClassifier.Fit(encoder, SyntheticImages.Normals(2, seed: 3), Options, new SquareSynthesizer());
+        using var image = SyntheticImages.Defective(new Random(8));
+
+        var first = model.Saliency(image);
+        for (int call = 0; call < 5; call++)
+            CollectionAssert.AreEqual(first, model.Saliency(image), $"call {call + 2}");
+    }
+
+    [TestMethod]
     public void SaliencyConcentratesOnThePaintedDefect()
     {
         using var encoder = new TinyEncoder();
