@@ -1,6 +1,8 @@
+using System.Runtime.CompilerServices;
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Encoders.Clip;
 using Fsac.MLNet.Imaging;
+using Fsac.MLNet.Native;
 using System.Security.Cryptography;
 using System.Text.Json;
 using SixLabors.ImageSharp;
@@ -179,7 +181,9 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
         var model = new ClipModel(config);
         try
         {
-            model.LoadStateDict(CheckpointReader.ReadStateDict(weightsPath), weightsPath);
+            LoadWeights(model, weightsPath);
+            // The checkpoint's arrays, as large as the model, are garbage once copied into its parameters.
+            LargeGarbage.Release();
             model.ToDtype(precision == EncoderPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
             return new ClipEncoder(model, tokenizer, preprocess, $"clip:{label}:{ShortHash(weightsPath)}", engine, int8: precision == EncoderPrecision.Int8);
         }
@@ -189,6 +193,11 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
             throw;
         }
     }
+
+    // Apart, so that no stack slot of the caller keeps the checkpoint's arrays reachable after the copy.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void LoadWeights(ClipModel model, string weightsPath)
+        => model.LoadStateDict(CheckpointReader.ReadStateDict(weightsPath), weightsPath);
 
     // Weights fetched by ClipDownloader carry their verified hash beside them: no second read of the file.
     private static string ShortHash(string path)

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Fsac.MLNet.Native;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using TorchSharp;
@@ -69,7 +71,17 @@ internal sealed class OnnxRuntimeSessions<TKey> : IDisposable where TKey : notnu
         _prepacked.Dispose();
     }
 
+    // The serialised graph, as large as the network's weights, is garbage once the session holds its own copy.
     private InferenceSession Create(TKey key, int threads)
+    {
+        var session = CreateFromGraph(key, threads);
+        LargeGarbage.Release();
+        return session;
+    }
+
+    // Apart, so that no stack slot of the caller keeps the serialised graph reachable.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private InferenceSession CreateFromGraph(TKey key, int threads)
     {
         var model = _graph(key);
         using var options = new SessionOptions

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Fsac.MLNet.Checkpoints;
 using Fsac.MLNet.Checkpoints.Onnx;
 using Fsac.MLNet.Classifiers;
@@ -142,6 +143,7 @@ public sealed class ResNet18Encoder : IImageEncoder
         preprocessModelPath ??= FindPreprocessModel(modelPath);
 
         var (backbone, config, preprocess, name) = Import(modelPath, preprocessModelPath);
+        LargeGarbage.Release(); // the parsed files
         try
         {
             backbone.eval();
@@ -162,6 +164,7 @@ public sealed class ResNet18Encoder : IImageEncoder
     // The network with its weights, read from the files, and its name: resnet18-imagenet- followed by 8 hex digits of the
     // SHA-256 of both files, hashed as they are parsed. What was parsed is dropped when this returns, so that it is
     // garbage before anything else is built.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static (ResNetBackbone Backbone, ResNetConfig Config, PreprocessSpec Preprocess, string Name) Import(string modelPath, string preprocessModelPath)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

@@ -96,22 +96,22 @@ public sealed class HeadTrainer
         bool textSide = stage is TrainingStage.TextSide or TrainingStage.Joint;
         SetTrainable(head.ImageSideParameters, imageSide);
         SetTrainable(head.TextSideParameters, textSide);
-        var optimizers = new List<optim.Optimizer>(2);
+        var optimizers = new List<AdamOptimizer>(2);
         try
         {
-            if (imageSide) optimizers.Add(optim.Adam(head.ImageSideParameters, options.ImageLearningRate));
-            if (textSide) optimizers.Add(optim.Adam(head.TextSideParameters, options.TextLearningRate));
+            if (imageSide) optimizers.Add(new AdamOptimizer(head.ImageSideParameters, options.ImageLearningRate));
+            if (textSide) optimizers.Add(new AdamOptimizer(head.TextSideParameters, options.TextLearningRate));
             var losses = new float[options.EpochsPerStage];
             for (int epoch = 0; epoch < losses.Length; epoch++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                foreach (var optimizer in optimizers) optimizer.zero_grad();
+                foreach (var optimizer in optimizers) optimizer.ZeroGrad();
                 var anomalies = cache.SampleAnomalies(sampler);
                 var psi = head.AdaptText(cache.Anchors);
                 var loss = FusionTextContrastiveLoss.Compute(head.Fuse(cache.Normals, psi), head.Fuse(anomalies, psi), psi, options.TrainingTemperature);
                 loss.backward();
-                foreach (var optimizer in optimizers) optimizer.step();
+                foreach (var optimizer in optimizers) optimizer.Step();
                 losses[epoch] = loss.item<float>();
                 progress?.Report(new TrainingProgress(stage, epoch + 1, losses.Length, losses[epoch]));
                 observer?.Show(head, cache, options.ScoreTemperature, stage, epoch + 1);
