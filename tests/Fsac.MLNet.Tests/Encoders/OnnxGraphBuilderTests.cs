@@ -41,6 +41,30 @@ public sealed class OnnxGraphBuilderTests
     }
 
     [TestMethod]
+    public void OnnxRuntimeNodesImportTheirDomain_AndFusedMatMulMultipliesByTheWeightAsItLies()
+    {
+        torch.manual_seed(4);
+        using var weight = torch.randn(4, 3); // [out, in], as a linear layer holds it
+        var w = weight.data<float>().ToArray();
+        var g = new OnnxGraphBuilder("linear");
+        g.Input("x", DataType.Float, OnnxGraphBuilder.Batch, 2, 3);
+        var y = g.OnnxRuntimeNode("FusedMatMul", "linear", ["x", g.Weight("w", weight)], OnnxAttributes.Int("transB", 1));
+        g.Output("y", y, DataType.Float, OnnxGraphBuilder.Batch, 2, 4);
+        var model = g.Build("test", "", "", new Dictionary<string, string>());
+        Assert.IsTrue(model.OpsetImport.Any(o => o.Domain == OnnxGraphBuilder.OnnxRuntimeDomain && o.Version == 1));
+        Assert.AreEqual(OnnxGraphBuilder.OnnxRuntimeDomain, model.Graph.Node.Single(n => n.OpType == "FusedMatMul").Domain);
+
+        using var session = new InferenceSession(model.ToByteArray());
+        float[] x = [1f, 2f, -1f, 0.5f, 0f, 3f];
+        using var input = OrtValue.CreateTensorValueFromMemory(x, [1, 2, 3]);
+        using var outputs = session.Run(new RunOptions(), ["x"], [input], ["y"]);
+        var actual = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        for (int r = 0; r < 2; r++)
+            for (int o = 0; o < 4; o++)
+                Assert.AreEqual(Enumerable.Range(0, 3).Sum(i => x[r * 3 + i] * w[o * 3 + i]), actual[r * 4 + o], 1e-5f, $"y[{r}, {o}]");
+    }
+
+    [TestMethod]
     public void FreeImageSidesAreNamedDimensions()
     {
         var g = new OnnxGraphBuilder("sides");

@@ -116,6 +116,20 @@ internal sealed class OnnxGraphBuilder : IDisposable
     public IReadOnlyList<string> Node(string opType, string name, IReadOnlyList<string> inputs, int outputs, params AttributeProto[] attributes)
         => AddNode(opType, name, inputs, [name, .. Enumerable.Range(1, outputs - 1).Select(i => $"{name}.{i}")], attributes);
 
+    /// <summary>The domain of ONNX Runtime's own operators (<c>FusedMatMul</c> and others), version 1.</summary>
+    public const string OnnxRuntimeDomain = "com.microsoft";
+
+    /// <summary>
+    /// Adds a node of ONNX Runtime's own operator <paramref name="opType"/> (<see cref="OnnxRuntimeDomain"/>), whose
+    /// single output takes its name, and returns it. Graphs with such nodes run on ONNX Runtime only.
+    /// </summary>
+    public string OnnxRuntimeNode(string opType, string name, IReadOnlyList<string> inputs, params AttributeProto[] attributes)
+    {
+        var output = AddNode(opType, name, inputs, [name], attributes)[0];
+        graph.Node[^1].Domain = OnnxRuntimeDomain;
+        return output;
+    }
+
     /// <summary>
     /// Adds a reduction (<c>ReduceMin</c>, <c>ReduceMean</c>, <c>ReduceL2</c>, <c>ReduceSumSquare</c>) over
     /// <paramref name="axes"/>, which opset 18 takes as an input and earlier opsets as an attribute, and returns its output.
@@ -157,9 +171,14 @@ internal sealed class OnnxGraphBuilder : IDisposable
             Graph = graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
+        if (graph.Node.Any(n => n.Domain == OnnxRuntimeDomain))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = OnnxRuntimeDomain, Version = 1 });
         foreach (var (key, value) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         return model;
     }
+
+    /// <summary>Whether <see cref="Weight"/> views tensors in place rather than copying them.</summary>
+    public bool BorrowsWeights => borrowed is not null;
 
     /// <summary>Releases the weights this builder borrowed; its model must have been serialised already.</summary>
     public void Dispose()
