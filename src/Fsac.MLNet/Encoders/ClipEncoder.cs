@@ -182,9 +182,10 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
         try
         {
             LoadWeights(model, weightsPath);
-            // The checkpoint's arrays, as large as the model, are garbage once copied into its parameters.
-            LargeGarbage.Release();
             model.ToDtype(precision == EncoderPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32);
+            // The checkpoint's arrays, as large as the model, are garbage once copied into its parameters, and so are
+            // the float32 parameters that a conversion to bfloat16 replaced.
+            LargeGarbage.Release();
             return new ClipEncoder(model, tokenizer, preprocess, $"clip:{label}:{ShortHash(weightsPath)}", engine, int8: precision == EncoderPrecision.Int8);
         }
         catch

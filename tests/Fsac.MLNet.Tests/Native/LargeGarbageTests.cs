@@ -13,17 +13,13 @@ public sealed class LargeGarbageTests
     [TestMethod]
     public void DroppedLargeArraysLeaveTheResidentMemory()
     {
-        if (!OperatingSystem.IsLinux() || !File.Exists("/proc/self/status"))
-        {
-            Assert.Inconclusive("Resident memory is read from /proc/self/status, which only Linux has.");
-            return;
-        }
+        ResidentMemory.RequireProcStatus();
         long touched = AllocateAndDrop();
         // A plain full collection frees the arrays but keeps their pages for later allocations.
         GC.Collect();
-        long held = ResidentAnonymousKilobytes();
+        long held = ResidentMemory.AnonymousKilobytes();
         LargeGarbage.Release();
-        long released = held - ResidentAnonymousKilobytes();
+        long released = held - ResidentMemory.AnonymousKilobytes();
         // 256 MB were dropped; at least half of it must leave.
         Assert.IsGreaterThanOrEqualTo(128L << 10, released, $"released {released} KB of {touched >> 10} KB dropped");
     }
@@ -41,8 +37,4 @@ public sealed class LargeGarbageTests
         }
         return arrays.Sum(a => (long)a.Length);
     }
-
-    private static long ResidentAnonymousKilobytes()
-        => long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("RssAnon:", StringComparison.Ordinal))
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
 }

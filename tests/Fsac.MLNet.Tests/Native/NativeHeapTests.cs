@@ -13,11 +13,7 @@ public sealed class NativeHeapTests
     [TestMethod]
     public void FreedHeapBlocksLeaveTheResidentMemory()
     {
-        if (!OperatingSystem.IsLinux() || !File.Exists("/proc/self/status"))
-        {
-            Assert.Inconclusive("Resident memory is read from /proc/self/status, which only Linux has.");
-            return;
-        }
+        ResidentMemory.RequireProcStatus();
         // Blocks of 64 KB come from the heap (below glibc's 128 KB mmap threshold); a small block allocated after each
         // keeps free() from handing them back by itself (as when other allocations live around the freed ones), so only
         // a trim releases their pages. Marshal.AllocHGlobal is malloc on Linux.
@@ -35,9 +31,9 @@ public sealed class NativeHeapTests
             }
             blocks.ForEach(Marshal.FreeHGlobal);
             blocks.Clear();
-            long held = ResidentAnonymousKilobytes();
+            long held = ResidentMemory.AnonymousKilobytes();
             NativeHeap.ReleaseFreePages();
-            long released = held - ResidentAnonymousKilobytes();
+            long released = held - ResidentMemory.AnonymousKilobytes();
             // 256 MB were freed; at least half of it must leave.
             Assert.IsGreaterThanOrEqualTo(128L << 10, released, $"released {released} KB of {(long)Blocks * BlockBytes >> 10} KB freed");
         }
@@ -47,8 +43,4 @@ public sealed class NativeHeapTests
             pins.ForEach(Marshal.FreeHGlobal);
         }
     }
-
-    private static long ResidentAnonymousKilobytes()
-        => long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("RssAnon:", StringComparison.Ordinal))
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
 }
