@@ -15,6 +15,7 @@ internal static class CheckpointReader
     /// <see cref="FindWeights"/>), normalised to OpenCLIP's names: the <c>state_dict</c> entry of a training
     /// checkpoint is unwrapped, a <c>module.</c> prefix carried by every name is stripped, and a Hugging Face
     /// <c>CLIPModel</c> layout is renamed (q/k/v concatenated, projections transposed, <c>position_ids</c> dropped).
+    /// A safetensors file's tensors are read only when used (<see cref="SafeTensors.ReadDeferred"/>).
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist, or the directory holds no weights file.</exception>
     /// <exception cref="CheckpointFormatException">
@@ -26,7 +27,7 @@ internal static class CheckpointReader
         if (Directory.Exists(path)) path = FindWeights(path);
         var tensors = Sniff(path) switch
         {
-            Format.SafeTensors => SafeTensors.Read(path),
+            Format.SafeTensors => SafeTensors.ReadDeferred(path),
             _ => TorchPickleReader.Read(path),
         };
         if (tensors.Count > 0 && tensors.Keys.All(k => k.StartsWith(ModulePrefix, StringComparison.Ordinal)))

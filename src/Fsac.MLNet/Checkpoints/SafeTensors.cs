@@ -35,6 +35,55 @@ public static class SafeTensors
     /// <exception cref="CheckpointFormatException">The data is truncated or its header is inconsistent.</exception>
     public static Dictionary<string, TensorData> Read(Stream fs, string path, out Dictionary<string, string> metadata)
     {
+        var (entries, dataStart) = ReadHeader(fs, path, out metadata);
+        var result = new Dictionary<string, TensorData>(entries.Count);
+        foreach (var e in entries)
+        {
+            var data = new byte[e.End - e.Begin];
+            fs.Position = dataStart + e.Begin;
+            fs.ReadExactly(data);
+            result[e.Name] = new TensorData(e.DType, e.Shape, data);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The tensors of a safetensors file, validated as <see cref="Read(string)"/> does, whose bytes are read from the
+    /// file only when each is used (<see cref="TensorData.ToTensor"/> reads them straight into libtorch's memory), so
+    /// that loading a model never holds a second copy of its weights. The file must stay as it is until then.
+    /// </summary>
+    /// <exception cref="CheckpointFormatException">The file is not a regular file, is truncated, or its header is inconsistent.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    internal static Dictionary<string, TensorData> ReadDeferred(string path)
+    {
+        List<Entry> entries;
+        long dataStart, fileLength;
+        using (var fs = RegularFile.Open(path, "tensor file"))
+        {
+            (entries, dataStart) = ReadHeader(fs, path, out _);
+            fileLength = fs.Length;
+        }
+        var result = new Dictionary<string, TensorData>(entries.Count);
+        foreach (var e in entries)
+        {
+            long offset = dataStart + e.Begin;
+            result[e.Name] = new TensorData(e.DType, e.Shape, target =>
+            {
+                using var fs = RegularFile.Open(path, "tensor file");
+                if (fs.Length != fileLength)
+                    throw new CheckpointFormatException(path, $"changed while it was read: {fs.Length} bytes, {fileLength} when its header was read.");
+                fs.Position = offset;
+                fs.ReadExactly(target);
+            });
+        }
+        return result;
+    }
+
+    private readonly record struct Entry(string Name, torch.ScalarType DType, long[] Shape, long Begin, long End);
+
+    // The header's entries in data order, checked against the stream's length, and where the data section starts.
+    private static (List<Entry> Entries, long DataStart) ReadHeader(Stream fs, string path, out Dictionary<string, string> metadata)
+    {
         ArgumentNullException.ThrowIfNull(fs);
         long fileLength = fs.Length;
         if (fileLength < 8) throw new CheckpointFormatException(path, $"not a safetensors file: only {fileLength} bytes.");
@@ -53,7 +102,7 @@ public static class SafeTensors
         catch (JsonException e) { throw new CheckpointFormatException(path, $"safetensors header is not valid JSON: {e.Message}", e); }
 
         metadata = new Dictionary<string, string>();
-        var entries = new List<(string Name, torch.ScalarType DType, long[] Shape, long Begin, long End)>();
+        var entries = new List<Entry>();
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
@@ -67,7 +116,8 @@ public static class SafeTensors
                             metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
                     continue;
                 }
-                entries.Add(ParseEntry(path, prop));
+                var (name, dtype, shape, begin, end) = ParseEntry(path, prop);
+                entries.Add(new Entry(name, dtype, shape, begin, end));
             }
         }
 
@@ -88,16 +138,7 @@ public static class SafeTensors
         for (int i = 1; i < sorted.Count; i++)
             if (sorted[i].Begin < sorted[i - 1].End)
                 throw new CheckpointFormatException(path, $"tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap in the data section.");
-
-        var result = new Dictionary<string, TensorData>(entries.Count);
-        foreach (var e in sorted)
-        {
-            var data = new byte[e.End - e.Begin];
-            fs.Position = dataStart + e.Begin;
-            fs.ReadExactly(data);
-            result[e.Name] = new TensorData(e.DType, e.Shape, data);
-        }
-        return result;
+        return (sorted, dataStart);
     }
 
     private static (string, torch.ScalarType, long[], long, long) ParseEntry(string path, JsonProperty prop)

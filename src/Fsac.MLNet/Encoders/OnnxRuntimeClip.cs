@@ -32,7 +32,7 @@ internal sealed class OnnxRuntimeClip : IDisposable
     /// Runs the image tower of <paramref name="model"/> (borrowed: it must outlive this object; float32 weights) on ONNX
     /// Runtime in <paramref name="precision"/>: float32, or int8 (<see cref="EncoderPrecision.Int8"/>).
     /// </summary>
-    /// <exception cref="NotSupportedException"><paramref name="precision"/> is bfloat16, or the tower is too large for one ONNX graph.</exception>
+    /// <exception cref="NotSupportedException"><paramref name="precision"/> is bfloat16, or int8 and the tower too large for one ONNX graph.</exception>
     /// <exception cref="DllNotFoundException">The native ONNX Runtime library is not there.</exception>
     /// <exception cref="TypeInitializationException">It could not be loaded or initialised.</exception>
     public static OnnxRuntimeClip Create(ClipModel model, EncoderPrecision precision = EncoderPrecision.Float32)
@@ -40,10 +40,11 @@ internal sealed class OnnxRuntimeClip : IDisposable
         ArgumentNullException.ThrowIfNull(model);
         if (precision is not (EncoderPrecision.Float32 or EncoderPrecision.Int8))
             throw new NotSupportedException($"The ONNX Runtime engine runs float32 and int8; EncoderPrecision.{precision} runs on EncoderEngine.TorchSharp.");
+        // The int8 graph holds its weights; the float32 one binds the tower's.
         long weightBytes = model.visual.parameters().Sum(p => p.numel()) * sizeof(float);
-        if (weightBytes > ClipOnnxGraph.MaxWeightBytes)
+        if (precision == EncoderPrecision.Int8 && weightBytes > ClipOnnxGraph.MaxWeightBytes)
             throw new NotSupportedException(
-                $"The image tower has {weightBytes / (double)(1L << 30):F2} GiB of float32 weights, more than one ONNX graph holds; it runs on EncoderEngine.TorchSharp.");
+                $"The image tower has {weightBytes / (double)(1L << 30):F2} GiB of float32 weights, more than one ONNX graph holds, and int8 quantizes them into one; use float32.");
         _ = OrtEnv.Instance(); // loads the native library now, so that a missing one is reported here rather than at the first image
         return new OnnxRuntimeClip(model, precision);
     }

@@ -228,6 +228,40 @@ public class CheckpointReaderTests
     }
 
     [TestMethod]
+    public void SafetensorsBytesAreReadFromTheFileOnlyWhenATensorIsMade_StraightIntoIt()
+    {
+        using var dir = new TempDir();
+        var header = """{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"U8","shape":[3],"data_offsets":[8,11]}}""";
+        var path = dir.File("w.safetensors");
+        WriteRawSafetensors(path, header, [.. BitConverter.GetBytes(1.5f), .. BitConverter.GetBytes(-2f), 1, 2, 3]);
+        var stateDict = CheckpointReader.ReadStateDict(path);
+
+        // The same bytes rewritten in place after the header was read: what the tensors get proves when they were read.
+        var bytes = File.ReadAllBytes(path);
+        BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(bytes.Length - 11), 4.25f);
+        bytes[^1] = 9;
+        File.WriteAllBytes(path, bytes);
+        using (var a = stateDict["a"].ToTensor())
+            CollectionAssert.AreEqual(new[] { 4.25f, -2f }, a.data<float>().ToArray());
+        CollectionAssert.AreEqual(new byte[] { 1, 2, 9 }, stateDict["b"].Data);
+        using (var b = stateDict["b"].ToTensor()) CollectionAssert.AreEqual(new byte[] { 1, 2, 9 }, b.data<byte>().ToArray());
+    }
+
+    [TestMethod]
+    public void ASafetensorsFileThatChangesLengthBeforeItsTensorsAreReadIsRefusedByName()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("w.safetensors");
+        WriteRawSafetensors(path, """{"w":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}""", [7, 9]);
+        var stateDict = CheckpointReader.ReadStateDict(path);
+        File.WriteAllBytes(path, [.. File.ReadAllBytes(path)[..^1]]);
+
+        var e = Assert.ThrowsExactly<CheckpointFormatException>(() => stateDict["w"].ToTensor());
+        StringAssert.Contains(e.Message, path);
+        StringAssert.Contains(e.Message, "changed while it was read");
+    }
+
+    [TestMethod]
     public void LegacyTorchSaveIsExplainedThroughTheReader()
     {
         using var dir = new TempDir();

@@ -8,14 +8,14 @@ using DataType = Fsac.MLNet.Checkpoints.Onnx.TensorProto.Types.DataType;
 namespace Fsac.MLNet.Tests.Encoders;
 
 /// <summary>
-/// <see cref="OnnxGraphBuilder"/>'s two ways of writing weights (copied, or viewed in place until the builder is
-/// disposed) and its free image dimensions.
+/// <see cref="OnnxGraphBuilder"/>'s three ways of placing weights (copied, viewed in place until the builder is
+/// disposed, or bound as graph inputs) and its free image dimensions.
 /// </summary>
 [TestClass]
 public sealed class OnnxGraphBuilderTests
 {
     [TestMethod]
-    public void ABorrowingBuilderSerialisesTheSameBytesAsACopyingOne_AndONNXRuntimeRunsThem()
+    public void AViewingBuilderSerialisesTheSameBytesAsACopyingOne_AndONNXRuntimeRunsThem()
     {
         torch.manual_seed(3);
         using var weight = torch.randn(3, 4);
@@ -23,7 +23,7 @@ public sealed class OnnxGraphBuilderTests
         var w = weight.data<float>().ToArray();
         var copied = Graph(new OnnxGraphBuilder("affine"), weight, transposed);
         byte[] borrowedBytes;
-        using (var g = new OnnxGraphBuilder("affine", borrowWeights: true)) borrowedBytes = Graph(g, weight, transposed);
+        using (var g = new OnnxGraphBuilder("affine", weights: WeightPlacement.Viewed)) borrowedBytes = Graph(g, weight, transposed);
         CollectionAssert.AreEqual(copied, borrowedBytes);
 
         // Disposing the builder released its views only: the network's own tensor keeps its storage and values.
@@ -38,6 +38,48 @@ public sealed class OnnxGraphBuilderTests
         var back = outputs[1].GetTensorDataAsSpan<float>().ToArray();
         for (int i = 0; i < 3; i++)
             Assert.AreEqual(Enumerable.Range(0, 4).Sum(j => y[j] * w[i * 4 + j]), back[i], 1e-4f, $"back[{i}]");
+    }
+
+    [TestMethod]
+    public void BoundWeightsAreGraphInputsOverTheNetworksOwnStorage_AndONNXRuntimeRunsThemBound()
+    {
+        torch.manual_seed(5);
+        using var weight = torch.randn(3, 4);
+        using var transposed = weight.t(); // not contiguous: converted once
+        var w = weight.data<float>().ToArray();
+        byte[] model;
+        IReadOnlyList<KeyValuePair<string, torch.Tensor>> bound;
+        using (var g = new OnnxGraphBuilder("affine", weights: WeightPlacement.Bound))
+        {
+            model = Graph(g, weight, transposed);
+            bound = g.TakeBoundWeights();
+            Assert.AreEqual(0, g.TakeBoundWeights().Count, "the builder keeps no weight it handed over");
+        }
+        var graph = ModelProto.Parser.ParseFrom(model).Graph;
+        Assert.AreEqual(0, graph.Initializer.Count, "the model holds no weight");
+        CollectionAssert.AreEqual(new[] { "x", "w", "w_t" }, graph.Input.Select(i => i.Name).ToArray());
+        Assert.AreEqual("3,4", Dims(graph.Input[1]));
+        Assert.AreEqual("4,3", Dims(graph.Input[2]));
+        CollectionAssert.AreEqual(new[] { "w", "w_t" }, bound.Select(b => b.Key).ToArray());
+        // A contiguous float32 weight is bound in place (a write shows in the network's tensor); a strided one is a copy.
+        bound[0].Value[0, 0] = torch.tensor(42f);
+        Assert.AreEqual(42f, weight[0, 0].item<float>(), "the bound weight shares the network's storage");
+        bound[1].Value[0, 0] = torch.tensor(-7f);
+        Assert.AreEqual(42f, weight[0, 0].item<float>(), "the converted copy does not");
+        bound[0].Value[0, 0] = torch.tensor(w[0]);
+
+        using var session = new InferenceSession(model);
+        float[] x = [1f, 2f, -1f];
+        using var input = OrtValue.CreateTensorValueFromMemory(x, [1, 3]);
+        using var wValue = OrtValue.CreateTensorValueFromMemory(bound[0].Value.data<float>().ToArray(), [3, 4]);
+        using var wtValue = OrtValue.CreateTensorValueFromMemory(bound[1].Value.data<float>().ToArray(), [4, 3]);
+        using var outputs = session.Run(new RunOptions(), ["x", "w", "w_t"], [input, wValue, wtValue], ["y", "back"]);
+        var y = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        for (int j = 0; j < 4; j++)
+            Assert.AreEqual(x[0] * w[j] + x[1] * w[4 + j] + x[2] * w[8 + j], y[j], 1e-5f, $"y[{j}]");
+        foreach (var (_, tensor) in bound) tensor.Dispose();
+        // Releasing the bound handles leaves the network's tensor whole.
+        CollectionAssert.AreEqual(w, weight.data<float>().ToArray());
     }
 
     [TestMethod]

@@ -61,20 +61,26 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
 
     /// <summary>Text features <c>[M, E]</c> (float32, unnormalised) of token ids <c>[M, context]</c> (int64).</summary>
     /// <remarks>
-    /// The mask is causal and the feature is read at the end-of-text token, so positions after the longest text's
-    /// end-of-text token cannot change the result; they are not computed (prompts are far shorter than 77 tokens).
+    /// The mask is causal and the feature is read at the end-of-text token, so positions after a text's end-of-text
+    /// token cannot change its result. They are not computed: texts whose end-of-text tokens sit at the same position
+    /// run together, cut after it (prompts are far shorter than 77 tokens, and of many lengths).
     /// </remarks>
     public Tensor EncodeText(Tensor tokens)
     {
         using var scope = NewDisposeScope();
         // Pool at the end-of-text token: it has the largest id in CLIP's vocabulary.
-        var eot = tokens.argmax(-1);
-        long used = eot.max().item<long>() + 1;
-        var x = token_embedding.forward(tokens.narrow(1, 0, used)) + positional_embedding.narrow(0, 0, used);
-        x = transformer.forward(x);
-        x = ln_final.forward(x);
-        var pooled = x[arange(x.shape[0]), eot];
-        return pooled.matmul(text_projection).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+        var ends = tokens.argmax(-1).data<long>().ToArray();
+        var features = empty(tokens.shape[0], text_projection.shape[1], ScalarType.Float32);
+        foreach (var group in Enumerable.Range(0, ends.Length).GroupBy(i => ends[i]).OrderBy(g => g.Key))
+        {
+            using var step = NewDisposeScope();
+            long used = group.Key + 1;
+            var rows = tensor(group.Select(i => (long)i).ToArray());
+            var x = token_embedding.forward(tokens.index_select(0, rows).narrow(1, 0, used)) + positional_embedding.narrow(0, 0, used);
+            x = ln_final.forward(transformer.forward(x));
+            features.index_copy_(0, rows, x.select(1, used - 1).matmul(text_projection).to_type(ScalarType.Float32));
+        }
+        return features.MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -29,10 +29,11 @@ namespace Fsac.MLNet.Encoders.Onnx;
 /// <see cref="HiddenOutput"/>(i) <c>[N, 1 + P, W]</c>, the residual stream after that block, class token first.</para>
 /// <para>The weights are initializers named as the state dict's keys; the linear layers' weights are stored
 /// transposed, <c>[in, out]</c>, under the key with <c>.T</c> appended. Each weight is copied once, into the model;
-/// serialising the model copies it again. The float32 engine's graph (<see cref="EncoderModel"/>) serialises them straight
-/// from the tower's tensors instead and multiplies by the linear weights as they lie, <c>[out, in]</c>, with ONNX
-/// Runtime's <c>FusedMatMul</c> (<c>transB</c>), so it runs on ONNX Runtime only. Protobuf caps a serialised model at 2 GiB, so towers with more than
-/// <see cref="MaxWeightBytes"/> bytes of float32 weights are refused (ViT-B-16-plus-240's take 0.47 GB, ViT-L-14's 1.2 GB).</para>
+/// serialising the model copies it again. Protobuf caps a serialised model at 2 GiB, so towers with more than
+/// <see cref="MaxWeightBytes"/> bytes of float32 weights are refused (ViT-B-16-plus-240's take 0.47 GB, ViT-L-14's 1.2 GB).
+/// The float32 engine's graph (<see cref="EncoderModel"/>) holds no weights: they are graph inputs of the same names,
+/// bound to the tower's own tensors at every run, and it multiplies by the linear weights as they lie,
+/// <c>[out, in]</c>, with ONNX Runtime's <c>FusedMatMul</c> (<c>transB</c>), so it runs on ONNX Runtime only.</para>
 /// </remarks>
 internal static class ClipOnnxGraph
 {
@@ -58,22 +59,24 @@ internal static class ClipOnnxGraph
     public static string HiddenOutput(int layer) => $"hidden_{layer}";
 
     /// <summary>
-    /// The serialized ONNX model of the image tower of <paramref name="model"/> (<see cref="Build(ClipModel, IReadOnlyCollection{int}?)"/>,
-    /// no hidden outputs): in float32 with the weights serialised straight from the tower's tensors, or dynamically
-    /// quantized to int8 (<see cref="OnnxQuantization"/>, weight levels up to <paramref name="int8Range"/>) when
-    /// <paramref name="int8Range"/> is given. The message is dropped once serialized.
+    /// The engine's ONNX model of the image tower of <paramref name="model"/> (<see cref="Build(ClipModel, IReadOnlyCollection{int}?)"/>,
+    /// no hidden outputs): in float32 with the weights as inputs bound to the tower's tensors
+    /// (<see cref="WeightPlacement.Bound"/>), or dynamically quantized to int8 (<see cref="OnnxQuantization"/>, weight
+    /// levels up to <paramref name="int8Range"/>, held in the model) when <paramref name="int8Range"/> is given. The
+    /// message is dropped once serialized.
     /// </summary>
     /// <inheritdoc cref="Build(VisionTransformer, ClipVisionConfig, bool, IReadOnlyCollection{int}?)" path="/exception"/>
-    public static byte[] EncoderModel(ClipModel model, int? int8Range = null)
+    public static OnnxEngineModel EncoderModel(ClipModel model, int? int8Range = null)
     {
         if (int8Range is { } range)
         {
             var quantized = Build(model);
             OnnxQuantization.Quantize(quantized, range);
-            return quantized.ToByteArray();
+            return new OnnxEngineModel(quantized.ToByteArray(), []);
         }
-        using var g = new OnnxGraphBuilder(GraphName, borrowWeights: true);
-        return Build(g, model.visual, model.Config.Vision, model.Config.QuickGelu, null).ToByteArray();
+        using var g = new OnnxGraphBuilder(GraphName, weights: WeightPlacement.Bound);
+        var bytes = Build(g, model.visual, model.Config.Vision, model.Config.QuickGelu, null).ToByteArray();
+        return new OnnxEngineModel(bytes, g.TakeBoundWeights());
     }
 
     /// <summary>The image tower of <paramref name="model"/>, with the residual stream after the blocks <paramref name="hiddenLayers"/> (1-based) as extra outputs.</summary>
@@ -160,7 +163,7 @@ internal static class ClipOnnxGraph
             if (layer < 1 || layer > blocks)
                 throw new ArgumentOutOfRangeException(nameof(hiddenLayers), layer, $"Layers are numbered 1 to {blocks}.");
         long weightBytes = visual.parameters().Sum(p => p.numel()) * sizeof(float);
-        if (weightBytes > MaxWeightBytes)
+        if (g.Weights != WeightPlacement.Bound && weightBytes > MaxWeightBytes)
             throw new NotSupportedException(
                 $"The image tower has {weightBytes / (double)(1L << 30):F2} GiB of float32 weights; one ONNX file holds at most 2 GiB (protobuf's limit).");
 
@@ -238,13 +241,12 @@ internal static class ClipOnnxGraph
         return Linear(g, a, mlp.c_proj.weight!, mlp.c_proj.bias!, $"{name}.c_proj", $"{name}.c_proj.weight", $"{name}.c_proj.bias");
     }
 
-    // x·Wᵀ + b. A graph that borrows the tower's weights (the engine's) multiplies by W [out, in] as it lies, through
-    // ONNX Runtime's FusedMatMul with transB: a transposed copy would double the tower's memory while the graph is
-    // serialised (ViT-B-16-plus-240's graph took 1.5 s to build this way, 5.6 s with transposed copies). Graphs for export store W
-    // transposed, under the key with .T appended, for a plain MatMul that every runtime has.
+    // x·Wᵀ + b. The engine's graph multiplies by the tower's W [out, in] as it lies, through ONNX Runtime's FusedMatMul
+    // with transB: a transposed copy would double the tower's memory. Graphs for export store W transposed, under the
+    // key with .T appended, for a plain MatMul that every runtime has.
     private static string Linear(OnnxGraphBuilder g, string x, Tensor weight, Tensor bias, string name, string weightKey, string biasKey)
     {
-        var product = g.BorrowsWeights
+        var product = g.Weights != WeightPlacement.Copied
             ? g.OnnxRuntimeNode("FusedMatMul", $"{name}.matmul", [x, Weight(g, weightKey, weight)], Int("transB", 1))
             : g.Node("MatMul", $"{name}.matmul", [x, Weight(g, $"{weightKey}.T", weight, transpose: true)]);
         return g.Node("Add", name, [product, Weight(g, biasKey, bias)]);

@@ -9,8 +9,8 @@ namespace Fsac.MLNet.Encoders.Onnx;
 /// Builds one ONNX model (IR version 8, default-domain opset <see cref="Opset"/> or <see cref="ResizeOpset"/>) over the
 /// generated protobuf classes: constant tensors (initializers), nodes in topological order, and the graph's named, typed
 /// inputs and outputs. Every value name is unique: a node's output is named after the node. A network's weights
-/// (<see cref="Weight"/>) are copied into the model, or, for a model serialised before the builder is disposed (the
-/// engines' graphs, built once per session), read in place from libtorch's memory when serialised.
+/// (<see cref="Weight"/>) go where <see cref="Weights"/> says: copied into the model, read in place from libtorch's memory
+/// when the model is serialised, or left out of it as graph inputs bound to libtorch's tensors (the engines' graphs).
 /// </summary>
 internal sealed class OnnxGraphBuilder : IDisposable
 {
@@ -57,25 +57,31 @@ internal sealed class OnnxGraphBuilder : IDisposable
 
     private readonly GraphProto graph;
     private readonly HashSet<string> names = new(StringComparer.Ordinal);
-    // Null: weights are copied into the model. Otherwise the in-place views of the weights, released on Dispose.
-    private readonly List<TensorMemory>? borrowed;
+    // The in-place views of viewed weights, released on Dispose.
+    private readonly List<TensorMemory> viewed = [];
+    // The bound weights by input name, until TakeBoundWeights hands them over; released on Dispose otherwise.
+    private List<KeyValuePair<string, torch.Tensor>> bound = [];
 
     /// <summary>
-    /// Starts an empty graph called <paramref name="name"/>, written against <paramref name="opset"/>. With
-    /// <paramref name="borrowWeights"/>, <see cref="Weight"/> keeps a view of each weight instead of a copy: the model must
-    /// then be serialised before this builder is disposed, and not used after.
+    /// Starts an empty graph called <paramref name="name"/>, written against <paramref name="opset"/>, placing the
+    /// network's weights as <paramref name="weights"/> says. A model with <see cref="WeightPlacement.Viewed"/> weights must
+    /// be serialised before this builder is disposed, and not used after.
     /// </summary>
-    public OnnxGraphBuilder(string name, int opset = Opset, bool borrowWeights = false)
+    public OnnxGraphBuilder(string name, int opset = Opset, WeightPlacement weights = WeightPlacement.Copied)
     {
         if (opset is not (Opset or ResizeOpset))
             throw new ArgumentOutOfRangeException(nameof(opset), opset, $"The builder writes opset {Opset} or {ResizeOpset}.");
+        if (!Enum.IsDefined(weights)) throw new ArgumentOutOfRangeException(nameof(weights), weights, "Not a weight placement.");
         graph = new GraphProto { Name = name };
         OpsetVersion = opset;
-        if (borrowWeights) borrowed = [];
+        Weights = weights;
     }
 
     /// <summary>The default-domain operator set version this graph is written against.</summary>
     public int OpsetVersion { get; }
+
+    /// <summary>Where <see cref="Weight"/> puts the network's weights.</summary>
+    public WeightPlacement Weights { get; }
 
     /// <summary>Adds a float32 constant of shape <paramref name="dims"/> (row-major <paramref name="values"/>) and returns its name.</summary>
     public string Initializer(string name, ReadOnlySpan<float> values, params long[] dims)
@@ -90,19 +96,39 @@ internal sealed class OnnxGraphBuilder : IDisposable
         => Initializer(name, TensorProto.Types.DataType.Int64, MemoryMarshal.AsBytes(values), values.Length, dims);
 
     /// <summary>
-    /// Adds a network weight, <paramref name="values"/> as float32 in its shape, and returns its name: copied into the
-    /// model, or, when this builder borrows weights, viewed in place (a float32 contiguous CPU tensor is not copied at
-    /// all; any other is converted once).
+    /// Adds a network weight, <paramref name="values"/> as float32 in its shape, placed as <see cref="Weights"/> says,
+    /// and returns its name. Viewed and bound weights are not copied at all when <paramref name="values"/> is a
+    /// contiguous float32 CPU tensor; any other is converted once.
     /// </summary>
     public string Weight(string name, torch.Tensor values)
     {
         ArgumentNullException.ThrowIfNull(values);
         using var scope = torch.NewDisposeScope();
         var t = values.detach().to(torch.ScalarType.Float32, torch.CPU).contiguous();
-        if (borrowed is null) return Initializer(name, TensorProto.Types.DataType.Float, t.bytes, t.numel(), t.shape);
-        var memory = new TensorMemory(t.DetachFromDisposeScope());
-        borrowed.Add(memory);
-        return Initializer(name, TensorProto.Types.DataType.Float, UnsafeByteOperations.UnsafeWrap(memory.Memory), t.shape);
+        switch (Weights)
+        {
+            case WeightPlacement.Copied:
+                return Initializer(name, TensorProto.Types.DataType.Float, t.bytes, t.numel(), t.shape);
+            case WeightPlacement.Viewed:
+                var memory = new TensorMemory(t.DetachFromDisposeScope());
+                viewed.Add(memory);
+                return Initializer(name, TensorProto.Types.DataType.Float, UnsafeByteOperations.UnsafeWrap(memory.Memory), t.shape);
+            default:
+                Input(name, TensorProto.Types.DataType.Float, t.shape);
+                bound.Add(new(name, t.DetachFromDisposeScope()));
+                return name;
+        }
+    }
+
+    /// <summary>
+    /// Hands over the <see cref="WeightPlacement.Bound"/> weights added so far, by input name, with ownership of their
+    /// tensor handles; the builder keeps none.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, torch.Tensor>> TakeBoundWeights()
+    {
+        var taken = bound;
+        bound = [];
+        return taken;
     }
 
     /// <summary>Adds a node of <paramref name="opType"/> named <paramref name="name"/>, whose single output takes that name, and returns it.</summary>
@@ -177,14 +203,15 @@ internal sealed class OnnxGraphBuilder : IDisposable
         return model;
     }
 
-    /// <summary>Whether <see cref="Weight"/> views tensors in place rather than copying them.</summary>
-    public bool BorrowsWeights => borrowed is not null;
-
-    /// <summary>Releases the weights this builder borrowed; its model must have been serialised already.</summary>
+    /// <summary>
+    /// Releases the views of viewed weights (the model must have been serialised already) and the bound weights not
+    /// handed over.
+    /// </summary>
     public void Dispose()
     {
-        borrowed?.ForEach(m => ((IDisposable)m).Dispose());
-        borrowed?.Clear();
+        viewed.ForEach(m => ((IDisposable)m).Dispose());
+        viewed.Clear();
+        foreach (var (_, tensor) in TakeBoundWeights()) tensor.Dispose();
     }
 
     private string Initializer(string name, TensorProto.Types.DataType type, ReadOnlySpan<byte> data, long count, long[] dims)

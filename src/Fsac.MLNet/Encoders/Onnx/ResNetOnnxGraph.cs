@@ -29,12 +29,13 @@ internal static class ResNetOnnxGraph
     /// <summary>
     /// The serialized ONNX model (opset <see cref="OnnxGraphBuilder.Opset"/>) of the network for normalised inputs of any
     /// batch size and image size: <see cref="PooledOutput"/> and/or <see cref="PatchesOutput"/>, as asked for. The
-    /// weights are serialised straight from the network's tensors.
+    /// weights are serialised straight from the network's tensors, as initializers that ONNX Runtime can repack for its
+    /// convolutions.
     /// </summary>
-    public static byte[] EncoderModel(ResNetBackbone backbone, bool pooled, bool patches)
+    public static OnnxEngineModel EncoderModel(ResNetBackbone backbone, bool pooled, bool patches)
     {
         if (!pooled && !patches) throw new ArgumentException("Ask for pooled features, patches or both.", nameof(pooled));
-        using var g = new OnnxGraphBuilder("fsac_resnet_encoder", borrowWeights: true);
+        using var g = new OnnxGraphBuilder("fsac_resnet_encoder", weights: WeightPlacement.Viewed);
         g.Input(PixelsInput, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, 3, OnnxGraphBuilder.Height, OnnxGraphBuilder.Width);
         var (pooledValue, patchesValue) = Features(g, backbone, PixelsInput, pooled, patches);
         if (pooledValue is not null)
@@ -42,8 +43,8 @@ internal static class ResNetOnnxGraph
         if (patchesValue is not null)
             g.Output(PatchesOutput, patchesValue, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, backbone.PatchChannels,
                 OnnxGraphBuilder.GridHeight, OnnxGraphBuilder.GridWidth);
-        return g.Build("Fsac.MLNet", "", $"ResNet encoder, {PixelsInput} [N, 3, H, W] to its frozen features.",
-            new Dictionary<string, string>()).ToByteArray();
+        return new OnnxEngineModel(g.Build("Fsac.MLNet", "", $"ResNet encoder, {PixelsInput} [N, 3, H, W] to its frozen features.",
+            new Dictionary<string, string>()).ToByteArray(), []);
     }
 
     /// <summary>

@@ -70,6 +70,25 @@ public class ClipModelTests
     }
 
     [TestMethod]
+    public void TextsOfDifferentLengthsEncodedTogetherEqualEachEncodedAlone()
+    {
+        using var clip = LoadReference("tiny-vit");
+        var tokens = Expected("tiny-vit")["tokens_texts"];
+        using var _ = no_grad();
+        var ends = tokens.argmax(-1).data<long>().ToArray();
+        Assert.IsGreaterThan(1, ends.Distinct().Count(), "the reference texts have end-of-text tokens at several positions");
+        // Reversed, so that the lengths are not in the order the batch is computed in.
+        using var order = arange(tokens.shape[0] - 1, -1, -1);
+        using var together = clip.EncodeText(tokens.index_select(0, order));
+        for (long i = 0; i < tokens.shape[0]; i++)
+        {
+            using var alone = clip.EncodeText(tokens.narrow(0, tokens.shape[0] - 1 - i, 1));
+            var rel = RelativeError(together.narrow(0, i, 1), alone);
+            Assert.IsLessThanOrEqualTo(1e-6, rel, $"text {i}: relative error {rel:E2}");
+        }
+    }
+
+    [TestMethod]
     public void ModuleNamesEqualOpenClipKeys()
     {
         var dir = SharedData.Path("clip-reference", "tiny-vit");
