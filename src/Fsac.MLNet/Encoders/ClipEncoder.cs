@@ -73,8 +73,8 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     /// <summary>
     /// The engine the image tower's frozen passes run on: <see cref="EncoderEngine.TorchSharp"/> or
     /// <see cref="EncoderEngine.OnnxRuntime"/>, never <see cref="EncoderEngine.Auto"/> (resolved at load time; see
-    /// <see cref="EngineReason"/>). Passes that need a gradient, the hidden layers of <see cref="EncodeTokens"/> and the
-    /// text tower run on TorchSharp.
+    /// <see cref="EngineReason"/>). The text tower follows it (in float32); passes that need a gradient and the hidden
+    /// layers of <see cref="EncodeTokens"/> run on TorchSharp.
     /// </summary>
     public EncoderEngine Engine { get; }
 
@@ -266,7 +266,7 @@ public sealed class ClipEncoder : IImageEncoder, ITextEncoder
     {
         using var _ = no_grad();
         using var tokens = Tokenizer.Tokenize(texts, Model.Config.Text.ContextLength);
-        return Model.EncodeText(tokens);
+        return _onnx is not null ? _onnx.EncodeText(tokens) : Model.EncodeText(tokens);
     }
 
     /// <summary>Releases the model's weights and the ONNX Runtime sessions.</summary>

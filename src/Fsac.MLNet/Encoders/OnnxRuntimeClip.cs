@@ -18,6 +18,7 @@ internal sealed class OnnxRuntimeClip : IDisposable
 {
     private readonly ClipModel _model;
     private readonly OnnxRuntimeSessions<int> _sessions;
+    private readonly OnnxRuntimeSessions<int> _text;
 
     private OnnxRuntimeClip(ClipModel model, EncoderPrecision precision)
     {
@@ -26,6 +27,7 @@ internal sealed class OnnxRuntimeClip : IDisposable
         int? int8Range = precision != EncoderPrecision.Int8 ? null
             : CpuFeatures.HasExactInt8Products ? OnnxQuantization.FullRange : OnnxQuantization.ReducedRange;
         _sessions = new OnnxRuntimeSessions<int>(_ => ClipOnnxGraph.EncoderModel(model, int8Range));
+        _text = new OnnxRuntimeSessions<int>(_ => ClipOnnxGraph.TextEncoderModel(model));
     }
 
     /// <summary>
@@ -75,6 +77,23 @@ internal sealed class OnnxRuntimeClip : IDisposable
             return new EncodedImages(pooled, tokens.reshape(batch, grid, grid, embed).permute(0, 3, 1, 2).contiguous());
     }
 
+    /// <summary>
+    /// The text features <c>[M, E]</c> of token ids <c>[M, context]</c> (int64), grouped as <see cref="ClipModel.EncodeText(torch.Tensor)"/>
+    /// groups them, each group on the text tower's float32 graph (<see cref="ClipOnnxGraph.TextEncoderModel"/>, also
+    /// when the image tower runs in int8); a new tensor in the caller's dispose scope, equal to TorchSharp's to float32
+    /// rounding.
+    /// </summary>
+    public torch.Tensor EncodeText(torch.Tensor tokens) => _model.EncodeText(tokens, group =>
+    {
+        var features = torch.empty(group.shape[0], _model.Config.EmbedDim);
+        _text.Run(0, ClipOnnxGraph.TokensInput, group, [ClipOnnxGraph.TextEmbedsOutput], [features]);
+        return features;
+    });
+
     /// <summary>Releases the sessions (the model stays with its owner).</summary>
-    public void Dispose() => _sessions.Dispose();
+    public void Dispose()
+    {
+        _sessions.Dispose();
+        _text.Dispose();
+    }
 }

@@ -41,7 +41,7 @@ internal sealed class OnnxRuntimeSessions<TKey> : IDisposable where TKey : notnu
     }
 
     /// <summary>
-    /// Runs the session of <paramref name="key"/> on the contiguous float32 <paramref name="input"/>, writing the
+    /// Runs the session of <paramref name="key"/> on the contiguous float32 or int64 <paramref name="input"/>, writing the
     /// outputs <paramref name="outputNames"/> into the contiguous float32 <paramref name="targets"/> of their shapes.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The sessions were released.</exception>
@@ -136,11 +136,17 @@ internal sealed class OnnxRuntimeSessions<TKey> : IDisposable where TKey : notnu
         }
     }
 
-    // An ONNX Runtime view of a contiguous float32 CPU tensor's memory: no copy; the tensor must outlive it.
+    // An ONNX Runtime view of a contiguous float32 or int64 CPU tensor's memory: no copy; the tensor must outlive it.
     private static unsafe OrtValue Wrap(torch.Tensor tensor)
     {
+        var type = tensor.dtype switch
+        {
+            torch.ScalarType.Float32 => TensorElementType.Float,
+            torch.ScalarType.Int64 => TensorElementType.Int64,
+            _ => throw new ArgumentException($"ONNX Runtime is given float32 or int64 tensors here, not {tensor.dtype}.", nameof(tensor)),
+        };
         var bytes = tensor.bytes;
         fixed (byte* data = bytes)
-            return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, tensor.shape, (IntPtr)data, bytes.Length);
+            return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, tensor.shape, (IntPtr)data, bytes.Length);
     }
 }

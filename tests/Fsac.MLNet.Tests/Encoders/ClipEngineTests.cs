@@ -1,3 +1,4 @@
+using Fsac.MLNet.Checkpoints;
 using System.Text.Json;
 using Fsac.MLNet.Classifiers;
 using Fsac.MLNet.Encoders;
@@ -54,6 +55,27 @@ public sealed class ClipEngineTests
         EngineParity.AssertClose(TestContext, expected.Patches, actual.Patches, "patch grid");
         var again = onnxRuntime.Encode(pixels, outputs);
         Assert.IsTrue((again.Patches ?? again.Global!).eq(actual.Patches ?? actual.Global!).all().item<bool>(), "the same pixels give the same features bit for bit");
+    }
+
+    [TestMethod]
+    [DataRow("tiny-vit")]
+    [DataRow("tiny-vit-quickgelu")]
+    public void TextFeaturesOnOnnxRuntimeEqualTorchSharps_AndOpenClips(string model)
+    {
+        using var torchSharp = Encoder(model, EncoderEngine.TorchSharp);
+        using var onnxRuntime = Encoder(model, EncoderEngine.OnnxRuntime);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        string[] texts = ["a photo of a flawless object", "a cropped photo of the damaged object with a scratch on its left side", "crack"];
+        var expected = torchSharp.EncodeText(texts);
+        var actual = onnxRuntime.EncodeText(texts);
+        EngineParity.AssertClose(TestContext, expected, actual, "text features");
+
+        // OpenCLIP's own text features of its reference tokens, on the ONNX Runtime graph.
+        var reference = SafeTensors.ReadTensors(SharedData.Path("clip-reference", model, "expected.safetensors"));
+        using var graph = OnnxRuntimeClip.Create(onnxRuntime.Model);
+        var onnx = graph.EncodeText(reference["tokens_texts"]);
+        EngineParity.AssertClose(TestContext, reference["text_features_texts"], onnx, "OpenCLIP's text features");
     }
 
     [TestMethod]

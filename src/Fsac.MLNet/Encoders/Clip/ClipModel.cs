@@ -65,8 +65,16 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
     /// token cannot change its result. They are not computed: texts whose end-of-text tokens sit at the same position
     /// run together, cut after it (prompts are far shorter than 77 tokens, and of many lengths).
     /// </remarks>
-    public Tensor EncodeText(Tensor tokens)
+    public Tensor EncodeText(Tensor tokens) => EncodeText(tokens, EncodeEndingTexts);
+
+    /// <summary>
+    /// Text features <c>[M, E]</c> of token ids <c>[M, context]</c>, as <see cref="EncodeText(Tensor)"/> groups them:
+    /// <paramref name="encodeGroup"/> turns the ids of one group, contiguous int64 <c>[m, L]</c> with every end-of-text
+    /// token at position L − 1, into float32 features <c>[m, E]</c>.
+    /// </summary>
+    internal Tensor EncodeText(Tensor tokens, Func<Tensor, Tensor> encodeGroup)
     {
+        ArgumentNullException.ThrowIfNull(tokens);
         using var scope = NewDisposeScope();
         // Pool at the end-of-text token: it has the largest id in CLIP's vocabulary.
         var ends = tokens.argmax(-1).data<long>().ToArray();
@@ -74,13 +82,19 @@ public sealed class ClipModel : nn.Module<Tensor, Tensor>
         foreach (var group in Enumerable.Range(0, ends.Length).GroupBy(i => ends[i]).OrderBy(g => g.Key))
         {
             using var step = NewDisposeScope();
-            long used = group.Key + 1;
             var rows = tensor(group.Select(i => (long)i).ToArray());
-            var x = token_embedding.forward(tokens.index_select(0, rows).narrow(1, 0, used)) + positional_embedding.narrow(0, 0, used);
-            x = ln_final.forward(transformer.forward(x));
-            features.index_copy_(0, rows, x.select(1, used - 1).matmul(text_projection).to_type(ScalarType.Float32));
+            features.index_copy_(0, rows, encodeGroup(tokens.index_select(0, rows).narrow(1, 0, group.Key + 1).contiguous()));
         }
         return features.MoveToOuterDisposeScope();
+    }
+
+    // One group of EncodeText on TorchSharp: every text's end-of-text token is the last one.
+    private Tensor EncodeEndingTexts(Tensor tokens)
+    {
+        long length = tokens.shape[1];
+        var x = token_embedding.forward(tokens) + positional_embedding.narrow(0, 0, length);
+        x = ln_final.forward(transformer.forward(x).select(1, length - 1));
+        return x.matmul(text_projection).to_type(ScalarType.Float32);
     }
 
     /// <summary>

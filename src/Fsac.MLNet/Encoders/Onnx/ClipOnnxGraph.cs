@@ -79,6 +79,58 @@ internal static class ClipOnnxGraph
         return new OnnxEngineModel(bytes, g.TakeBoundWeights());
     }
 
+    /// <summary>The text graph's input: token ids, int64 <c>[N, L]</c>, each text's end-of-text token in the last position.</summary>
+    public const string TokensInput = "tokens";
+
+    /// <summary>The text graph's output: the projected end-of-text features, float32 <c>[N, E]</c>.</summary>
+    public const string TextEmbedsOutput = "text_embeds";
+
+    /// <summary>
+    /// The engine's ONNX model of the text tower of <paramref name="model"/>, op for op as <see cref="ClipModel.EncodeText(torch.Tensor)"/>
+    /// computes one group of texts cut after their end-of-text token: the token embedding, the positions, the causal
+    /// blocks, <c>ln_final</c> and <c>text_projection</c> on the last token. Float32, the weights bound as inputs
+    /// (<see cref="WeightPlacement.Bound"/>, the state dict's names); inputs <see cref="TokensInput"/>, output
+    /// <see cref="TextEmbedsOutput"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weights' shapes do not fit the model's text config.</exception>
+    public static OnnxEngineModel TextEncoderModel(ClipModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var t = model.Config.Text;
+        if (t.Width % t.Heads != 0) throw new ArgumentException($"The text width {t.Width} is not a multiple of its {t.Heads} heads.", nameof(model));
+        CheckShape(model.token_embedding.weight!, "token_embedding.weight", t.VocabSize, t.Width);
+        CheckShape(model.positional_embedding, "positional_embedding", t.ContextLength, t.Width);
+        CheckShape(model.text_projection, "text_projection", t.Width, model.Config.EmbedDim);
+        if (model.transformer.resblocks.Count != t.Layers)
+            throw new ArgumentException($"The text tower has {model.transformer.resblocks.Count} blocks but the config {t.Layers}.", nameof(model));
+
+        using var g = new OnnxGraphBuilder("fsac_clip_text", weights: WeightPlacement.Bound);
+        g.Input(TokensInput, TensorProto.Types.DataType.Int64, OnnxGraphBuilder.Batch, OnnxGraphBuilder.Length);
+        var embeds = g.Node("Gather", "token_embeds", [Weight(g, "token_embedding.weight", model.token_embedding.weight!), TokensInput], Int("axis", 0));
+        var length = g.Node("Slice", "tokens.length",
+            [g.Node("Shape", "tokens.shape", [TokensInput]), g.Initializer("tokens.length.start", [1L], 1), g.Initializer("tokens.length.end", [2L], 1)]);
+        var positions = g.Node("Slice", "positions", [Weight(g, "positional_embedding", model.positional_embedding), g.Initializer("positions.start", [0L], 1), length]);
+        var x = g.Node("Add", "tokens.positioned", [embeds, positions]);
+
+        // The causal mask [L, L]: −∞ above the diagonal, 0 on and below it.
+        var square = g.Node("Concat", "causal_mask.shape", [length, length], Int("axis", 0));
+        var filled = g.Node("Expand", "causal_mask.filled", [g.Initializer("causal_mask.fill", [float.NegativeInfinity]), square]);
+        var mask = g.Node("Trilu", "causal_mask", [filled, g.Initializer("causal_mask.diagonal", [1L])], Int("upper", 1));
+
+        var shared = new SharedConstants(g, t.Width, t.Heads, t.Width / t.Heads, model.Config.QuickGelu);
+        for (int i = 0; i < t.Layers; i++)
+            x = Block(g, model.transformer.resblocks[i], x, $"transformer.resblocks.{i}", shared, mask);
+
+        // ln_final acts on each token alone: on the end-of-text tokens only, then the projection.
+        var last = g.Node("Squeeze", "end_of_text",
+            [g.Node("Slice", "end_of_text.sliced", [x, g.Initializer("end_of_text.start", [-1L], 1), g.Initializer("end_of_text.end", [long.MaxValue], 1),
+                g.Initializer("end_of_text.axis", [1L], 1)]), g.Initializer("end_of_text.squeezed", [1L], 1)]);
+        var projected = g.Node("MatMul", "text_projection.matmul", [LayerNorm(g, model.ln_final, last, "ln_final"), Weight(g, "text_projection", model.text_projection)]);
+        g.Output(TextEmbedsOutput, projected, TensorProto.Types.DataType.Float, OnnxGraphBuilder.Batch, model.Config.EmbedDim);
+        var bytes = g.Build("Fsac.MLNet", "", $"CLIP text tower: {TokensInput} to {TextEmbedsOutput}.", new Dictionary<string, string>()).ToByteArray();
+        return new OnnxEngineModel(bytes, g.TakeBoundWeights());
+    }
+
     /// <summary>The image tower of <paramref name="model"/>, with the residual stream after the blocks <paramref name="hiddenLayers"/> (1-based) as extra outputs.</summary>
     /// <inheritdoc cref="Build(VisionTransformer, ClipVisionConfig, bool, IReadOnlyCollection{int}?)" path="/exception"/>
     public static ModelProto Build(ClipModel model, IReadOnlyCollection<int>? hiddenLayers = null)
@@ -179,7 +231,7 @@ internal static class ClipOnnxGraph
         x = g.Node("Add", "tokens.positioned", [x, Weight(g, "positional_embedding", visual.positional_embedding)]);
         x = LayerNorm(g, visual.ln_pre, x, "ln_pre");
 
-        var shared = new SharedConstants(g, config, quickGelu);
+        var shared = new SharedConstants(g, config.Width, config.Heads, config.HeadWidth, quickGelu);
         var hiddenValues = new List<(int Layer, string Value)>(hidden.Length);
         for (int i = 0; i < blocks; i++)
         {
@@ -198,15 +250,15 @@ internal static class ClipOnnxGraph
     /// <summary>The values <see cref="AddTower"/> adds: the projected class token, the projected patch tokens and the requested residual streams.</summary>
     public sealed record TowerValues(string ImageEmbeds, string PatchTokens, IReadOnlyList<(int Layer, string Value)> Hidden);
 
-    // x + attn(ln_1(x)), then + mlp(ln_2(·)), as ResidualAttentionBlock.forward.
-    private static string Block(OnnxGraphBuilder g, ResidualAttentionBlock block, string x, string name, SharedConstants c)
+    // x + attn(ln_1(x)), then + mlp(ln_2(·)), as ResidualAttentionBlock.forward; mask: added to the attention scores.
+    private static string Block(OnnxGraphBuilder g, ResidualAttentionBlock block, string x, string name, SharedConstants c, string? mask = null)
     {
-        var h = g.Node("Add", $"{name}.residual_1", [x, Attention(g, block.attn, LayerNorm(g, block.ln_1, x, $"{name}.ln_1"), $"{name}.attn", c)]);
+        var h = g.Node("Add", $"{name}.residual_1", [x, Attention(g, block.attn, LayerNorm(g, block.ln_1, x, $"{name}.ln_1"), $"{name}.attn", c, mask)]);
         return g.Node("Add", $"{name}.residual_2", [h, Mlp(g, block.mlp, LayerNorm(g, block.ln_2, h, $"{name}.ln_2"), $"{name}.mlp", c)]);
     }
 
-    // ClipAttention without a mask: q, k, v from the stacked projection, heads [N, H, L, D], softmax(q·kᵀ/√D)·v, heads merged, out_proj.
-    private static string Attention(OnnxGraphBuilder g, ClipAttention attn, string x, string name, SharedConstants c)
+    // ClipAttention: q, k, v from the stacked projection, heads [N, H, L, D], softmax(q·kᵀ/√D + mask)·v, heads merged, out_proj.
+    private static string Attention(OnnxGraphBuilder g, ClipAttention attn, string x, string name, SharedConstants c, string? mask)
     {
         var qkv = Linear(g, x, attn.in_proj_weight, attn.in_proj_bias, $"{name}.in_proj", $"{name}.in_proj_weight", $"{name}.in_proj_bias");
         var split = g.Node("Split", $"{name}.qkv", [qkv], 3, Int("axis", 2));
@@ -216,6 +268,7 @@ internal static class ClipOnnxGraph
         var kT = Heads(1, "k_t", 0, 2, 3, 1);
         var v = Heads(2, "v", 0, 2, 1, 3);
         var scores = g.Node("Mul", $"{name}.scores", [g.Node("MatMul", $"{name}.q_k", [q, kT]), c.AttentionScale]);
+        if (mask is not null) scores = g.Node("Add", $"{name}.scores.masked", [scores, mask]);
         var weights = g.Node("Softmax", $"{name}.softmax", [scores], Int("axis", -1));
         var attended = g.Node("Transpose", $"{name}.attended", [g.Node("MatMul", $"{name}.weights_v", [weights, v])], Ints("perm", 0, 2, 1, 3));
         var merged = g.Node("Reshape", $"{name}.merged", [attended, c.MergedShape]);
@@ -276,11 +329,11 @@ internal static class ClipOnnxGraph
     // Constants every block reads, written once: the head split and merge shapes, 1/√D and the activation's constants.
     private sealed class SharedConstants
     {
-        public SharedConstants(OnnxGraphBuilder g, ClipVisionConfig config, bool quickGelu)
+        public SharedConstants(OnnxGraphBuilder g, int width, int heads, int headWidth, bool quickGelu)
         {
-            HeadsShape = g.Initializer("attn.heads_shape", [0, 0, config.Heads, config.HeadWidth], 4);
-            MergedShape = g.Initializer("attn.merged_shape", [0, 0, config.Width], 3);
-            AttentionScale = g.Initializer("attn.scale", [(float)(1.0 / Math.Sqrt(config.HeadWidth))]);
+            HeadsShape = g.Initializer("attn.heads_shape", [0, 0, heads, headWidth], 4);
+            MergedShape = g.Initializer("attn.merged_shape", [0, 0, width], 3);
+            AttentionScale = g.Initializer("attn.scale", [(float)(1.0 / Math.Sqrt(headWidth))]);
             if (quickGelu)
             {
                 QuickGeluAlpha = g.Initializer("quick_gelu.alpha", [1.702f]);

@@ -55,6 +55,12 @@ internal sealed class OnnxGraphBuilder : IDisposable
     /// <summary>The symbolic name of <see cref="GridWidth"/>.</summary>
     public const string GridWidthDimension = "w";
 
+    /// <summary>A free sequence length (token count), in a shape given to <see cref="Input"/> or <see cref="Output"/>.</summary>
+    public const long Length = -6;
+
+    /// <summary>The symbolic name of <see cref="Length"/>.</summary>
+    public const string LengthDimension = "L";
+
     private readonly GraphProto graph;
     private readonly HashSet<string> names = new(StringComparer.Ordinal);
     // The in-place views of viewed weights, released on Dispose.
@@ -260,6 +266,7 @@ internal sealed class OnnxGraphBuilder : IDisposable
                 Width => new TensorShapeProto.Types.Dimension { DimParam = WidthDimension },
                 GridHeight => new TensorShapeProto.Types.Dimension { DimParam = GridHeightDimension },
                 GridWidth => new TensorShapeProto.Types.Dimension { DimParam = GridWidthDimension },
+                Length => new TensorShapeProto.Types.Dimension { DimParam = LengthDimension },
                 _ => new TensorShapeProto.Types.Dimension { DimValue = d },
             });
         return new ValueInfoProto
