@@ -27,7 +27,8 @@ internal sealed class OnnxRuntimeClip : IDisposable
         int? int8Range = precision != EncoderPrecision.Int8 ? null
             : CpuFeatures.HasExactInt8Products ? OnnxQuantization.FullRange : OnnxQuantization.ReducedRange;
         _sessions = new OnnxRuntimeSessions<int>(_ => ClipOnnxGraph.EncoderModel(model, int8Range));
-        _text = new OnnxRuntimeSessions<int>(_ => ClipOnnxGraph.TextEncoderModel(model));
+        // Every group of texts has its own shape, so an arena and per-shape memory plans would keep the largest of them.
+        _text = new OnnxRuntimeSessions<int>(_ => ClipOnnxGraph.TextEncoderModel(model), reuseBuffers: false);
     }
 
     /// <summary>
