@@ -32,9 +32,7 @@ public sealed class OnnxGraphBuilderTests
         float[] x = [1f, 2f, -1f];
         using var input = OrtValue.CreateTensorValueFromMemory(x, [1, 3]);
         using var outputs = session.Run(new RunOptions(), ["x"], [input], ["y", "back"]);
-        var y = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-        for (int j = 0; j < 4; j++)
-            Assert.AreEqual(x[0] * w[j] + x[1] * w[4 + j] + x[2] * w[8 + j], y[j], 1e-5f, $"y[{j}]");
+        var y = AssertAffine(x, w, outputs[0]);
         var back = outputs[1].GetTensorDataAsSpan<float>().ToArray();
         for (int i = 0; i < 3; i++)
             Assert.AreEqual(Enumerable.Range(0, 4).Sum(j => y[j] * w[i * 4 + j]), back[i], 1e-4f, $"back[{i}]");
@@ -74,9 +72,7 @@ public sealed class OnnxGraphBuilderTests
         using var wValue = OrtValue.CreateTensorValueFromMemory(bound[0].Value.data<float>().ToArray(), [3, 4]);
         using var wtValue = OrtValue.CreateTensorValueFromMemory(bound[1].Value.data<float>().ToArray(), [4, 3]);
         using var outputs = session.Run(new RunOptions(), ["x", "w", "w_t"], [input, wValue, wtValue], ["y", "back"]);
-        var y = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-        for (int j = 0; j < 4; j++)
-            Assert.AreEqual(x[0] * w[j] + x[1] * w[4 + j] + x[2] * w[8 + j], y[j], 1e-5f, $"y[{j}]");
+        AssertAffine(x, w, outputs[0]);
         foreach (var (_, tensor) in bound) tensor.Dispose();
         // Releasing the bound handles leaves the network's tensor whole.
         CollectionAssert.AreEqual(w, weight.data<float>().ToArray());
@@ -126,6 +122,15 @@ public sealed class OnnxGraphBuilderTests
         Assert.ThrowsExactly<ArgumentException>(() => new TensorMemory(strided));
         using var memory = new TensorMemory(matrix.alias());
         Assert.AreEqual(2 * 3 * sizeof(float), memory.Memory.Length);
+    }
+
+    // Checks that output is x·W for x [1, 3] and row-major W [3, 4], and returns it.
+    private static float[] AssertAffine(float[] x, float[] w, OrtValue output)
+    {
+        var y = output.GetTensorDataAsSpan<float>().ToArray();
+        for (int j = 0; j < 4; j++)
+            Assert.AreEqual(x[0] * w[j] + x[1] * w[4 + j] + x[2] * w[8 + j], y[j], 1e-5f, $"y[{j}]");
+        return y;
     }
 
     // y = x·W [N, 4] and back = y·Wᵀ [N, 3], with W and Wᵀ given as weights, serialised.
