@@ -5,6 +5,7 @@ using Fsac.MLNet.Head;
 using Fsac.MLNet.Imaging;
 using Fsac.MLNet.PatchCore;
 using System.ComponentModel;
+using System.Diagnostics;
 using Fsac.Cli.Fitting;
 using Fsac.Cli.Inputs;
 using Fsac.Cli.Outputs;
@@ -140,9 +141,9 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
         try
         {
             foreach (var shot in selection.Shots) normals.Add(ImageLoader.Default.Load(shot));
-            using var model = FitWithProgress(backbone, settings.Vocabulary, normals, options, cancellationToken);
+            using var model = FitWithProgress(backbone, settings.Vocabulary, normals, options, out var times, cancellationToken);
             OutputFile.Write(output, model.Save);
-            Summarize(output, model, backbone, options, normals.Count);
+            Summarize(output, model, backbone, options, normals.Count, times);
         }
         finally
         {
@@ -153,11 +154,13 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
 
     /// <summary>
     /// A bar of encoded images (the shots, their copies and synthetic anomalies, counted image by image), and for
-    /// CLIP-FSAC one of training epochs.
+    /// CLIP-FSAC one of training epochs. <paramref name="times"/>: the backbone's loading and the fit (encoding included).
     /// </summary>
     private FewShotAnomalyClassifier FitWithProgress(BackboneReference backbone, string? vocabulary, IReadOnlyList<Image<Rgb24>> normals,
-        AnomalyMethodOptions options, CancellationToken cancellationToken)
+        AnomalyMethodOptions options, out (TimeSpan Load, TimeSpan Fit) times, CancellationToken cancellationToken)
     {
+        var watch = Stopwatch.StartNew();
+        TimeSpan loaded = default;
         console.MarkupLine($"loading backbone [bold]{Markup.Escape(backbone.Spec)}[/] ({backbone.Precision}); method [bold]{options.MethodName}[/]");
         FewShotAnomalyClassifier? model = null;
         ResNet18Encoder? resnet = null;
@@ -175,6 +178,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
                     training = progress.AddTask($"train {epochs} epochs", autoStart: false, maxValue: Math.Max(1, epochs));
                 }
                 var created = BackboneLoader.Create(backbone, vocabulary);
+                loaded = watch.Elapsed;
                 resnet = created as ResNet18Encoder;
                 var encoder = CountingEncoder.Wrap(created, n =>
                 {
@@ -183,6 +187,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
                 });
                 model = FewShotAnomalyClassifier.Fit(encoder, backbone, normals, options,
                     training is null ? null : new EpochProgress(training), cancellationToken);
+                watch.Stop();
                 encoding.IsIndeterminate = false;
                 encoding.Value = encoding.MaxValue;
                 encoding.StopTask();
@@ -193,10 +198,12 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
                 }
             });
         if (resnet is not null) console.MarkupLine($"engine [bold]{resnet.Engine}[/]: {Markup.Escape(resnet.EngineReason)}");
+        times = (loaded, watch.Elapsed - loaded);
         return model!;
     }
 
-    private void Summarize(string path, FewShotAnomalyClassifier model, BackboneReference backbone, AnomalyMethodOptions options, int shots)
+    private void Summarize(string path, FewShotAnomalyClassifier model, BackboneReference backbone, AnomalyMethodOptions options, int shots,
+        (TimeSpan Load, TimeSpan Fit) times)
     {
         var table = new Table().HideHeaders().AddColumns("", "");
         table.AddRow("model", Markup.Escape(path));
@@ -217,6 +224,7 @@ public sealed class FitCommand(IAnsiConsole console) : Command<FitCommand.Settin
                 break;
         }
         table.AddRow("threshold", $"{model.Threshold:F4}");
+        table.AddRow("time", $"fit {times.Fit.TotalSeconds:F1} s, encoding included; backbone loading {times.Load.TotalSeconds:F1} s");
         console.Write(table);
     }
 

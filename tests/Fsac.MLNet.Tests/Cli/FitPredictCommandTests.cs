@@ -49,6 +49,7 @@ public class FitPredictCommandTests
         Assert.AreEqual(2, loaded.Options.EpochsPerStage);
         Assert.IsTrue(loaded.History.Stages.All(s => s.Losses.Count == 2));
         StringAssert.Contains(fitOutput, $"{loaded.Threshold:F4}", "the summary prints the threshold");
+        StringAssert.Matches(fitOutput, new System.Text.RegularExpressions.Regex(@"fit \d+\.\d s, encoding included; backbone loading \d+\.\d s"), "the summary prints the fit's time");
         Assert.IsEmpty(Directory.GetFiles(folder.Path, "*.tmp"), "no temp file is left beside the model");
     }
 

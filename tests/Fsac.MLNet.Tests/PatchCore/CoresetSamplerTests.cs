@@ -52,6 +52,39 @@ public sealed class CoresetSamplerTests
     }
 
     [TestMethod]
+    [DataRow(2)]
+    [DataRow(16)]
+    public void Select_OnClusteredDataWithRepeats_EachPickIsTheFarthestPatch(int channels)
+    {
+        // Tight and loose clusters, with repeated rows: most distances are skipped by the triangle-inequality bound, and
+        // a bound applied wrongly would leave a stale distance that makes some pick not the farthest patch.
+        const int clusters = 30, perCluster = 100, count = 300;
+        var rng = new Random(21);
+        var data = new float[clusters * perCluster * channels];
+        for (int k = 0; k < clusters; k++)
+        {
+            var centre = PatchMemoryTests.Uniform(rng, channels, 10);
+            double spread = 0.05 * (1 + (k % 5) * 4);
+            for (int p = 0; p < perCluster; p++)
+            {
+                int row = (k * perCluster) + p;
+                if (p % 10 == 9) Array.Copy(data, (row - 1) * channels, data, row * channels, channels);
+                else for (int c = 0; c < channels; c++) data[row * channels + c] = centre[c] + (float)((rng.NextDouble() - 0.5) * spread);
+            }
+        }
+        using var scope = torch.NewDisposeScope();
+        var chosen = CoresetSampler.Select(torch.tensor(data, [clusters * perCluster, channels]), count, seed: 5);
+        Assert.HasCount(count, chosen.Distinct().ToArray());
+        var nearest = Enumerable.Range(0, clusters * perCluster).Select(p => Distance(data, channels, p, chosen[0])).ToArray();
+        for (int k = 1; k < count; k++)
+        {
+            double farthest = nearest.Max();
+            Assert.AreEqual(farthest, nearest[chosen[k]], 1e-4 * Math.Max(1, farthest), $"pick {k} (row {chosen[k]}) is not the farthest patch");
+            for (int p = 0; p < nearest.Length; p++) nearest[p] = Math.Min(nearest[p], Distance(data, channels, p, chosen[k]));
+        }
+    }
+
+    [TestMethod]
     public void Select_CountAtLeastM_ReturnsAll()
     {
         using var scope = torch.NewDisposeScope();
