@@ -101,9 +101,13 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                 if (precision == EncoderPrecision.Float32)
                     AnsiConsole.MarkupLine($"[yellow]CLIP on ONNX Runtime and Auto skipped:[/] no vocabulary at '{Markup.Escape(vocabulary)}' (pass --vocab).");
                 using var model = RandomClip(config, precision);
+                var dtype = precision == EncoderPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
                 foreach (var batch in batches)
+                {
+                    var (perSecond, peak) = BesideMatmul(model.EncodeImage, batch, config.Vision.ImageSize, dtype, settings.Seconds, ct);
                     table.AddRow($"{settings.Model} image encoder, TorchSharp", precision.ToString(), batch.ToString(),
-                        vitRate(ImagesPerSecond(model.EncodeImage, batch, config.Vision.ImageSize, settings.Seconds, ct)));
+                        $"{vitRate(perSecond)}: {100 * perSecond * vitFlops / 1e9 / peak:F0} % of the {dtype} matmul timed beside it ({peak:F0} GFLOP/s)");
+                }
             }
             if (precision == EncoderPrecision.Float32)
             {
@@ -304,8 +308,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     private static double MatmulGflops(ScalarType dtype, double seconds, CancellationToken ct)
     {
         const int n = 2048;
-        using var a = randn(n, n).to_type(dtype);
-        using var b = randn(n, n).to_type(dtype);
+        using var a = randn(n, n, dtype: dtype);
+        using var b = randn(n, n, dtype: dtype);
         using (a.matmul(b)) { }
         var sw = Stopwatch.StartNew();
         int iters = 0;
@@ -315,6 +319,23 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             iters++;
         }
         return 2.0 * n * n * n * iters / sw.Elapsed.TotalSeconds / 1e9;
+    }
+
+    /// <summary>
+    /// An encoder's images/s and the matmul's GFLOP/s in <paramref name="dtype"/>, timed in <see cref="EngineRounds"/>
+    /// rounds that alternate the two, so that the ratio is not skewed by load or clock changes between them; medians.
+    /// </summary>
+    private static (double ImagesPerSecond, double MatmulGflops) BesideMatmul(Func<Tensor, Tensor> encode, int batch, int size, ScalarType dtype,
+        double seconds, CancellationToken ct)
+    {
+        var rates = new double[EngineRounds];
+        var peaks = new double[EngineRounds];
+        for (int round = 0; round < EngineRounds; round++)
+        {
+            peaks[round] = MatmulGflops(dtype, seconds / EngineRounds, ct);
+            rates[round] = ImagesPerSecond(encode, batch, size, seconds / EngineRounds, ct);
+        }
+        return (rates.Order().ElementAt(EngineRounds / 2), peaks.Order().ElementAt(EngineRounds / 2));
     }
 
     private static double ImagesPerSecond(Func<Tensor, Tensor> encode, int batch, int size, double seconds, CancellationToken ct)
