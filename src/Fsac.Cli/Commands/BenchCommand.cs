@@ -199,7 +199,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             for (int round = 0; round < EngineRounds; round++)
                 for (int e = 0; e < encoders.Length; e++)
                     rates[e][round] = ImagesPerSecond(encoders[e], batch, size, seconds / EngineRounds, ct);
-            var medians = rates.Select(r => r.Order().ElementAt(EngineRounds / 2)).ToArray();
+            var medians = rates.Select(Median).ToArray();
             double faster = Math.Max(medians[0], medians[1]);
             table.AddRow($"{label}, TorchSharp", "Float32", batch.ToString(), rate(medians[0]));
             table.AddRow($"{label}, ONNX Runtime", "Float32", batch.ToString(), rate(medians[1]));
@@ -335,8 +335,10 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             peaks[round] = MatmulGflops(dtype, seconds / EngineRounds, ct);
             rates[round] = ImagesPerSecond(encode, batch, size, seconds / EngineRounds, ct);
         }
-        return (rates.Order().ElementAt(EngineRounds / 2), peaks.Order().ElementAt(EngineRounds / 2));
+        return (Median(rates), Median(peaks));
     }
+
+    private static double Median(double[] rounds) => rounds.Order().ElementAt(rounds.Length / 2);
 
     private static double ImagesPerSecond(Func<Tensor, Tensor> encode, int batch, int size, double seconds, CancellationToken ct)
     {
