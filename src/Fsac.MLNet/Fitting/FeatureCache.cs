@@ -55,15 +55,16 @@ internal sealed class FeatureCache : IDisposable
     /// <summary>Feature width C.</summary>
     public long FeatureDim => Normals.shape[1];
 
-    /// <summary>Picks one cached anomaly per shot, uniformly with <paramref name="random"/>: <c>[k, C]</c>, row i paired with shot i.</summary>
-    public Tensor SampleAnomalies(Random random)
+    /// <summary>
+    /// Picks one cached anomaly per shot, uniformly with <paramref name="random"/>: the rows of the flattened pool
+    /// <c>[k·M, C]</c> as int64 <c>[k]</c>, row i from shot i's anomalies.
+    /// </summary>
+    public Tensor SampleRows(Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
         var rows = new long[Shots];
         for (int i = 0; i < rows.Length; i++) rows[i] = (long)i * PoolSize + random.Next(PoolSize);
-        using var index = tensor(rows);
-        using var flat = AnomalyPool.reshape(-1, FeatureDim);
-        return flat.index_select(0, index);
+        return tensor(rows);
     }
 
     /// <summary>

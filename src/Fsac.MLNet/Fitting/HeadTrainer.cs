@@ -97,19 +97,27 @@ public sealed class HeadTrainer
         SetTrainable(head.ImageSideParameters, imageSide);
         SetTrainable(head.TextSideParameters, textSide);
         var optimizers = new List<AdamOptimizer>(2);
+        using var frozen = FrozenSide.Of(head, cache, imageSide, textSide);
         try
         {
             if (imageSide) optimizers.Add(new AdamOptimizer(head.ImageSideParameters, options.ImageLearningRate));
             if (textSide) optimizers.Add(new AdamOptimizer(head.TextSideParameters, options.TextLearningRate));
             var losses = new float[options.EpochsPerStage];
+            int shots = cache.Shots;
             for (int epoch = 0; epoch < losses.Length; epoch++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 foreach (var optimizer in optimizers) optimizer.ZeroGrad();
-                var anomalies = cache.SampleAnomalies(sampler);
-                var psi = head.AdaptText(cache.Anchors);
-                var loss = FusionTextContrastiveLoss.Compute(head.Fuse(cache.Normals, psi), head.Fuse(anomalies, psi), psi, options.TrainingTemperature);
+                // The shots and their sampled anomalies go through the head as one batch, so each weight is read
+                // once per pass rather than once per half (the head is memory-bound at a few rows).
+                var rows = cache.SampleRows(sampler);
+                var features = cat([cache.Normals, frozen.Pool.index_select(0, rows)], 0);
+                var psi = frozen.Psi ?? head.AdaptText(cache.Anchors);
+                var fused = frozen.AdaptedPool is null
+                    ? head.Fuse(features, psi)
+                    : head.Fuse(features, cat([frozen.AdaptedNormals!, frozen.AdaptedPool.index_select(0, rows)], 0), psi);
+                var loss = FusionTextContrastiveLoss.Compute(fused.narrow(0, 0, shots), fused.narrow(0, shots, shots), psi, options.TrainingTemperature);
                 loss.backward();
                 foreach (var optimizer in optimizers) optimizer.Step();
                 losses[epoch] = loss.item<float>();
@@ -123,6 +131,50 @@ public sealed class HeadTrainer
             foreach (var optimizer in optimizers) optimizer.Dispose();
             SetTrainable(head.ImageSideParameters, false);
             SetTrainable(head.TextSideParameters, false);
+        }
+    }
+
+    /// <summary>
+    /// What a stage computes once instead of every epoch, because the side that produces it is frozen: ψ while the
+    /// text adapter is frozen, and AF of every cached feature while the image adapter is frozen (the same values each
+    /// epoch would compute). Also the flattened pool <c>[k·M, C]</c>.
+    /// </summary>
+    private sealed class FrozenSide : IDisposable
+    {
+        private FrozenSide(Tensor pool, Tensor? psi, Tensor? adaptedNormals, Tensor? adaptedPool)
+        {
+            Pool = pool;
+            Psi = psi;
+            AdaptedNormals = adaptedNormals;
+            AdaptedPool = adaptedPool;
+        }
+
+        public Tensor Pool { get; }
+
+        public Tensor? Psi { get; }
+
+        public Tensor? AdaptedNormals { get; }
+
+        public Tensor? AdaptedPool { get; }
+
+        public static FrozenSide Of(FsacHead head, FeatureCache cache, bool imageSide, bool textSide)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var pool = cache.AnomalyPool.reshape(-1, cache.FeatureDim);
+            var psi = textSide ? null : head.AdaptText(cache.Anchors);
+            var adaptedNormals = imageSide ? null : head.AdaptImage(cache.Normals);
+            var adaptedPool = imageSide ? null : head.AdaptImage(pool);
+            return new FrozenSide(pool.DetachFromDisposeScope(), psi?.DetachFromDisposeScope(),
+                adaptedNormals?.DetachFromDisposeScope(), adaptedPool?.DetachFromDisposeScope());
+        }
+
+        public void Dispose()
+        {
+            Pool.Dispose();
+            Psi?.Dispose();
+            AdaptedNormals?.Dispose();
+            AdaptedPool?.Dispose();
         }
     }
 

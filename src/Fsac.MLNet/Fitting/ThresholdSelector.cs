@@ -33,8 +33,9 @@ internal static class ThresholdSelector
     }
 
     /// <summary>
-    /// Scores augmented normals and <see cref="FsacOptions.CalibrationAnomaliesPerNormal"/> fresh synthetic anomalies
-    /// per shot with the fitted head and returns <see cref="F1Optimal"/> of the two.
+    /// Scores <see cref="FsacOptions.CalibrationNormals"/> augmented normals (<see cref="NormalAugmentations.Spread"/>)
+    /// and <see cref="FsacOptions.CalibrationAnomaliesPerNormal"/> fresh synthetic anomalies per shot with the fitted
+    /// head and returns <see cref="F1Optimal"/> of the two.
     /// </summary>
     /// <param name="head">The trained head.</param>
     /// <param name="psi">Its adapted anchors [AT⁺; AT⁻].</param>
@@ -51,7 +52,7 @@ internal static class ThresholdSelector
         ArgumentNullException.ThrowIfNull(options);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var variants = normals.SelectMany(NormalAugmentations.Create).ToList();
+        var variants = NormalAugmentations.Spread(normals, options.CalibrationNormals);
         Tensor normalFeatures;
         try
         {

@@ -61,11 +61,22 @@ internal sealed class FsacHead : nn.Module
     /// </summary>
     public Tensor Fuse(Tensor features, Tensor psi)
     {
-        var adapted = image_adapter.forward(features);
-        if (cross_attention is null) return adapted;
-        using (adapted)
-        using (var attention = cross_attention.forward(features, psi))
-            return adapted.add(attention);
+        using var adapted = AdaptImage(features);
+        return Fuse(features, adapted, psi);
+    }
+
+    /// <summary>Adapted image features AF = α₁·A_f(F) + α₂·F <c>[N, C]</c> (Eq. 3) of image features <c>[N, C]</c>.</summary>
+    public Tensor AdaptImage(Tensor features) => image_adapter.forward(features);
+
+    /// <summary>
+    /// CF = AF + Atten <c>[N, C]</c> as <see cref="Fuse(Tensor, Tensor)"/> computes it, given AF = <paramref name="adapted"/>
+    /// (<see cref="AdaptImage"/> of <paramref name="features"/>), e.g. computed once while the image adapter is frozen.
+    /// </summary>
+    public Tensor Fuse(Tensor features, Tensor adapted, Tensor psi)
+    {
+        if (cross_attention is null) return adapted.alias();
+        using var attention = cross_attention.forward(features, psi);
+        return adapted.add(attention);
     }
 
     /// <summary>Logits <c>[N]</c> of the anomaly scores of features <c>[N, C]</c> (<see cref="AnomalyScorer.Logit"/>).</summary>

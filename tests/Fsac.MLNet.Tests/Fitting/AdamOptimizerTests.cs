@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Fsac.MLNet.Fitting;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -9,13 +11,18 @@ namespace Fsac.MLNet.Tests.Fitting;
 public sealed class AdamOptimizerTests
 {
     [TestMethod]
-    public void StepsAsTorchSharpsAdamDoes()
+    [DataRow(false)]
+    [DataRow(true)]
+    public void StepsAsTorchSharpsAdamDoes(bool transposed)
     {
+        // A contiguous float32 parameter takes the one-pass step (6 x 5 ends in a partial vector); a transposed one
+        // takes the tensor operations.
         using var generator = new Generator(5, CPU);
-        using var start = randn([6, 5], generator: generator);
+        using var start = transposed ? randn([5, 6], generator: generator).t() : randn([6, 5], generator: generator);
         using var targets = randn([7, 5], generator: generator);
         using var ours = new Parameter(start.clone());
         using var theirs = new Parameter(start.clone());
+        Assert.AreEqual(!transposed, ours.is_contiguous());
         using var adam = new AdamOptimizer([ours], 0.01);
         using var reference = optim.Adam([theirs], 0.01);
 
@@ -35,18 +42,51 @@ public sealed class AdamOptimizerTests
     }
 
     [TestMethod]
-    public void ZeroGradDropsTheGradients_AndStepSkipsParametersWithoutOne()
+    public void StepsALargeParameterAsTorchSharpsAdamDoes()
+    {
+        // 210,000 elements span several chunks of the one-pass step. The gradients are given rather than computed
+        // from the parameters, so that last-bit differences are not fed back and amplified by a loss; gradients as
+        // small as ε (1e-8) are included.
+        using var generator = new Generator(11, CPU);
+        using var start = randn([300, 700], generator: generator);
+        using var ours = new Parameter(start.clone());
+        using var theirs = new Parameter(start.clone());
+        using var adam = new AdamOptimizer([ours], 0.01);
+        using var reference = optim.Adam([theirs], 0.01);
+
+        for (int step = 0; step < 25; step++)
+        {
+            using var scope = NewDisposeScope();
+            var gradient = randn([300, 700], generator: generator).mul(pow(10, randint(-8, 1, [300, 700], generator: generator)));
+            ours.grad = gradient.clone();
+            theirs.grad = gradient.clone();
+            adam.Step();
+            reference.step();
+        }
+
+        Assert.IsTrue(ours.allclose(theirs, rtol: 1e-6, atol: 1e-7), $"largest difference {ours.sub(theirs).abs().max().item<float>()}");
+        Assert.IsFalse(ours.allclose(start), "the parameters moved");
+    }
+
+    [TestMethod]
+    public void ZeroGradZeroesTheGradientsInPlace_AndStepSkipsParametersWithoutOne()
     {
         using var a = new Parameter(ones(3));
         using var b = new Parameter(ones(3));
         using var adam = new AdamOptimizer([a, b], 0.1);
         a.sum().mul(2).backward();
-
         adam.Step();
-        adam.ZeroGrad();
+        var memory = a.grad!.bytes;
 
-        Assert.IsNull(a.grad);
+        adam.ZeroGrad();
+        Assert.IsTrue(a.grad!.eq(0).all().item<bool>(), "zeroed");
+        a.sum().mul(3).backward();
+
+        Assert.IsTrue(Unsafe.AreSame(ref MemoryMarshal.GetReference(memory), ref MemoryMarshal.GetReference(a.grad!.bytes)),
+            "the next backward pass writes into the same memory");
+        Assert.IsTrue(a.grad!.eq(3).all().item<bool>(), "the new gradient alone, not added to the last one");
         Assert.IsTrue(a.lt(1).all().item<bool>(), "a stepped against its gradient");
+        Assert.IsNull(b.grad);
         Assert.IsTrue(b.eq(1).all().item<bool>(), "b has no gradient and stays");
     }
 

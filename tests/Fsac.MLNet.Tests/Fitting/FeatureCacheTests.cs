@@ -70,7 +70,7 @@ public class FeatureCacheTests
 
         for (int draw = 0; draw < 200; draw++)
         {
-            var rows = cache.SampleAnomalies(random).select(1, 0).data<float>().ToArray();
+            var rows = cache.SampleRows(random).data<long>().ToArray();
             for (int i = 0; i < k; i++)
             {
                 Assert.AreEqual(i, (int)rows[i] / m, "row i must come from shot i's pool");
@@ -78,8 +78,8 @@ public class FeatureCacheTests
             }
         }
         Assert.HasCount(k * m, seen, "every cached anomaly is eventually used");
-        CollectionAssert.AreEqual(cache.SampleAnomalies(new Random(9)).data<float>().ToArray(),
-            cache.SampleAnomalies(new Random(9)).data<float>().ToArray());
+        CollectionAssert.AreEqual(cache.SampleRows(new Random(9)).data<long>().ToArray(),
+            cache.SampleRows(new Random(9)).data<long>().ToArray());
     }
 
     [TestMethod]

@@ -1,6 +1,7 @@
 using Fsac.MLNet.Fitting;
 using Fsac.MLNet.Head;
 using Fsac.MLNet.Tests.TestDoubles;
+using TorchSharp;
 
 namespace Fsac.MLNet.Tests.Fitting;
 
@@ -107,6 +108,63 @@ public class HeadTrainerTests
 
         Assert.IsFalse(head.HasCrossAttention);
         Assert.IsLessThan(losses[0], losses[^1]);
+    }
+
+    [TestMethod]
+    [DataRow(TrainingStage.ImageSide, true)]
+    [DataRow(TrainingStage.TextSide, true)]
+    [DataRow(TrainingStage.Joint, true)]
+    [DataRow(TrainingStage.TextSide, false)]
+    public void EachStageTrainsAsTheLossOfEachHalfAndEpochWouldBeComputedAlone(TrainingStage stage, bool crossAttention)
+    {
+        // The trainer batches the shots with their anomalies and computes the frozen side once per stage; the
+        // reference computes everything per epoch, the shots and the anomalies apart, as the paper's steps read.
+        var options = Options with { UseCrossAttention = crossAttention };
+        using var cache = TrainerFixtures.Cache(shots: 3, poolSize: 4, dim: 16, seed: 2);
+        using var trained = new FsacHead(16, options);
+        using var reference = new FsacHead(16, options);
+        new HeadTrainer(options).TrainStage(trained, cache, TrainingStage.ImageSide, new Random(4));
+        new HeadTrainer(options).TrainStage(reference, cache, TrainingStage.ImageSide, new Random(4));
+
+        var losses = new HeadTrainer(options).TrainStage(trained, cache, stage, new Random(5));
+        var expected = ReferenceStage(reference, cache, stage, options, new Random(5));
+
+        for (int e = 0; e < losses.Length; e++) Assert.AreEqual(expected[e], losses[e], 1e-5f, $"epoch {e + 1}");
+        foreach (var (name, p) in reference.named_parameters())
+        {
+            var ours = trained.named_parameters().Single(n => n.name == name).parameter;
+            Assert.IsTrue(ours.allclose(p, rtol: 1e-4, atol: 1e-6), $"{name}: largest difference {ours.sub(p).abs().max().item<float>()}");
+        }
+    }
+
+    private static float[] ReferenceStage(FsacHead head, FeatureCache cache, TrainingStage stage, FsacOptions options, Random sampler)
+    {
+        var trainable = stage switch
+        {
+            TrainingStage.ImageSide => head.ImageSideParameters,
+            TrainingStage.TextSide => head.TextSideParameters,
+            _ => [.. head.ImageSideParameters, .. head.TextSideParameters],
+        };
+        foreach (var p in head.parameters()) p.requires_grad = trainable.Any(t => t.Handle == p.Handle);
+        var rate = stage == TrainingStage.TextSide ? options.TextLearningRate : options.ImageLearningRate;
+        using var image = stage == TrainingStage.Joint ? new AdamOptimizer(head.ImageSideParameters, options.ImageLearningRate) : null;
+        using var text = stage == TrainingStage.Joint ? new AdamOptimizer(head.TextSideParameters, options.TextLearningRate) : null;
+        using var single = stage == TrainingStage.Joint ? null : new AdamOptimizer(trainable, rate);
+        AdamOptimizer[] optimizers = single is null ? [image!, text!] : [single];
+        var losses = new float[options.EpochsPerStage];
+        for (int epoch = 0; epoch < losses.Length; epoch++)
+        {
+            using var scope = torch.NewDisposeScope();
+            foreach (var o in optimizers) o.ZeroGrad();
+            var anomalies = cache.AnomalyPool.reshape(-1, cache.FeatureDim).index_select(0, cache.SampleRows(sampler));
+            var psi = head.AdaptText(cache.Anchors);
+            var loss = FusionTextContrastiveLoss.Compute(head.Fuse(cache.Normals, psi), head.Fuse(anomalies, psi), psi, options.TrainingTemperature);
+            loss.backward();
+            foreach (var o in optimizers) o.Step();
+            losses[epoch] = loss.item<float>();
+        }
+        foreach (var p in head.parameters()) p.requires_grad = false;
+        return losses;
     }
 
     [TestMethod]

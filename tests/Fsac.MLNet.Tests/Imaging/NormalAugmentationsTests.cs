@@ -35,4 +35,66 @@ public class NormalAugmentationsTests
             foreach (var v in variants) v.Dispose();
         }
     }
+
+    [TestMethod]
+    [DataRow(4, 12, new[] { 3, 3, 3, 3 })]
+    [DataRow(4, 13, new[] { 4, 3, 3, 3 })]
+    [DataRow(4, 2, new[] { 1, 1, 0, 0 })]
+    [DataRow(2, 12, new[] { 6, 6 })]
+    [DataRow(1, 12, new[] { 6 })]
+    [DataRow(3, 40, new[] { 6, 6, 6 })]
+    public void SpreadsTheTotalOverTheImagesTakingTheKindsInTurn(int images, int total, int[] shares)
+    {
+        // Each image has its own size, so every variant shows which image it came from.
+        var sources = Enumerable.Range(0, images).Select(i => Marked(40 + 10 * i, 20)).ToList();
+        var spread = NormalAugmentations.Spread(sources, total);
+        try
+        {
+            Assert.HasCount(shares.Sum(), spread);
+            int at = 0, kind = 0;
+            for (int i = 0; i < images; i++)
+            {
+                var all = NormalAugmentations.Create(sources[i]);
+                try
+                {
+                    for (int j = 0; j < shares[i]; j++, at++, kind++)
+                        Assert.IsTrue(SamePixels(all[kind % 6], spread[at]), $"variant {at} is kind {kind % 6} of image {i}");
+                }
+                finally
+                {
+                    foreach (var v in all) v.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            foreach (var v in spread) v.Dispose();
+            foreach (var s in sources) s.Dispose();
+        }
+    }
+
+    [TestMethod]
+    public void SpreadRejectsATotalBelowOne()
+    {
+        using var image = new Image<Rgb24>(8, 8);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => NormalAugmentations.Spread([image], 0));
+    }
+
+    private static Image<Rgb24> Marked(int width, int height)
+    {
+        var image = new Image<Rgb24>(width, height);
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                image[x, y] = new Rgb24((byte)(3 * x), (byte)(7 * y), (byte)(x + y));
+        return image;
+    }
+
+    private static bool SamePixels(Image<Rgb24> a, Image<Rgb24> b)
+    {
+        if (a.Width != b.Width || a.Height != b.Height) return false;
+        for (int y = 0; y < a.Height; y++)
+            for (int x = 0; x < a.Width; x++)
+                if (a[x, y] != b[x, y]) return false;
+        return true;
+    }
 }
