@@ -269,8 +269,9 @@ public sealed class ResNet18Encoder : IImageEncoder
     /// <summary>
     /// Runs ResNet18 on a preprocessed batch <c>[N, 3, H, W]</c> (float32): the 512-d global average-pooled features
     /// <c>[N, 512]</c> and/or the layer2 + layer3 patch grid <c>[N, 384, H/8, W/8]</c> (float32). Differentiable with
-    /// respect to <paramref name="pixels"/>; the weights are frozen. Runs on <see cref="Engine"/> unless
-    /// <paramref name="pixels"/> requires grad with gradients enabled, which always runs on TorchSharp.
+    /// respect to <paramref name="pixels"/>; the weights are frozen. Runs on <see cref="Engine"/> in passes of a few
+    /// images each (as many as keep the stem's output within 16 MiB: 4 at 224x224), unless <paramref name="pixels"/>
+    /// requires grad with gradients enabled, which runs in one pass on TorchSharp.
     /// </summary>
     public EncodedImages Encode(torch.Tensor pixels, EncoderOutputs outputs)
     {
@@ -279,7 +280,17 @@ public sealed class ResNet18Encoder : IImageEncoder
             throw new ArgumentException($"Expected float32 pixels [N, 3, H, W] with H, W >= 32, got {pixels.dtype} [{string.Join(", ", pixels.shape)}].", nameof(pixels));
         if (_shorterSide is null && (pixels.shape[2] != _preprocess.ImageSize || pixels.shape[3] != _preprocess.ImageSize))
             throw new ArgumentException($"Expected float32 pixels [N, 3, {ImageSize}, {ImageSize}], got [{string.Join(", ", pixels.shape)}].", nameof(pixels));
-        if (_onnx is not null && !(pixels.requires_grad && torch.is_grad_enabled())) return _onnx.Encode(pixels, outputs);
+        if (pixels.requires_grad && torch.is_grad_enabled()) return EncodeOnTorchSharp(pixels, outputs);
+        // The stem's float32 output is the largest activation (the stem stays float32 in bfloat16 too).
+        var stem = _backbone.Config.Stem;
+        long stemBytes = stem.OutChannels * sizeof(float) * stem.Padding.OutputHeight(pixels.shape[2], stem.Kernel, stem.Stride)
+                         * stem.Padding.OutputWidth(pixels.shape[3], stem.Kernel, stem.Stride);
+        return FrozenPasses.Encode(pixels, FrozenPasses.ImagesPerPass(stemBytes),
+            part => _onnx is not null ? _onnx.Encode(part, outputs) : EncodeOnTorchSharp(part, outputs));
+    }
+
+    private EncodedImages EncodeOnTorchSharp(torch.Tensor pixels, EncoderOutputs outputs)
+    {
         using var scope = torch.NewDisposeScope();
         var (pooled, patches) = _backbone.Features(pixels, outputs.HasFlag(EncoderOutputs.Global), outputs.HasFlag(EncoderOutputs.Patches));
         return new EncodedImages(pooled?.to(torch.ScalarType.Float32).MoveToOuterDisposeScope(),

@@ -131,6 +131,23 @@ public sealed class ResNet18EncoderTests
     }
 
     [TestMethod]
+    public void Encode_BatchLargerThanOnePassEqualsEachImageAlone()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        // Nine images at 224x224 run in passes of 4, 4 and 1 (FrozenPasses).
+        var batch = torch.cat([s_fp32.Preprocess(s_images), s_fp32.Preprocess(s_images), s_fp32.Preprocess(s_images[..1])], 0);
+        Assert.AreEqual(9L, batch.shape[0]);
+        var together = s_fp32.Encode(batch, EncoderOutputs.Both);
+        for (var i = 0; i < 9; i++)
+        {
+            var alone = s_fp32.Encode(batch[i..(i + 1)], EncoderOutputs.Both);
+            Assert.IsLessThanOrEqualTo(1e-5f, (alone.Global![0] - together.Global![i]).abs().max().item<float>(), $"image {i} pooled");
+            Assert.IsLessThanOrEqualTo(1e-5f, (alone.Patches![0] - together.Patches![i]).abs().max().item<float>(), $"image {i} patches");
+        }
+    }
+
+    [TestMethod]
     public void EncodeImage_RowDependsOnlyOnItsImage()
     {
         using var scope = torch.NewDisposeScope();
