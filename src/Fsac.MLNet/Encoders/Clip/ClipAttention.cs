@@ -11,7 +11,7 @@ namespace Fsac.MLNet.Encoders.Clip;
 /// <remarks>
 /// The causal text tower and every float32 model use libtorch's fused <c>scaled_dot_product_attention</c>. The image
 /// tower in bfloat16 uses <see cref="ExplicitAttention"/> instead. On a 2-core AMD EPYC without AMX, the fused kernel
-/// (which works through 64-query blocks) took 1.7 ms of a 8.3 ms ViT-B-16-plus-240 block at batch 1, about 110 GFLOP/s,
+/// (which works through 64-query blocks) took 1.7 ms of an 8.3 ms ViT-B-16-plus-240 block at batch 1, about 110 GFLOP/s,
 /// while the block's projections ran at 660 to 730. Two batched matmuls and a softmax took 0.7 ms. They round the scores
 /// to bfloat16, which the fused kernel keeps in float32. With attention scores of standard deviation 3, the tower's
 /// features stayed as close to float32's: a worst cosine of 0.99984, against 0.99987 for the fused kernel.
