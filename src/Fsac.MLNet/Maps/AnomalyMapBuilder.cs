@@ -1,4 +1,5 @@
 using Fsac.MLNet.Encoders;
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -35,8 +36,8 @@ internal static class AnomalyMapBuilder
         var scores = tensor(patchScores.ToArray(), [1, 1, grid.Rows, grid.Columns]);
         var input = nn.functional.interpolate(scores, [grid.Layout.Height, grid.Layout.Width], mode: InterpolationMode.Bilinear, align_corners: false);
         if (sigma > 0) input = GaussianBlur(input, sigma);
-        var values = input.contiguous().data<float>().ToArray();
-        return Place(values, grid.Layout, grid.ImageWidth, grid.ImageHeight, outWidth, outHeight);
+        // Read in place: an input-size copy per image would be large-object garbage.
+        return Place(MemoryMarshal.Cast<byte, float>(input.contiguous().bytes), grid.Layout, grid.ImageWidth, grid.ImageHeight, outWidth, outHeight);
     }
 
     /// <summary>Blurs <c>[N, 1, H, W]</c> with a normalised Gaussian of σ <paramref name="sigma"/> (kernel 2⌊4σ + 0.5⌋ + 1, reflected edges).</summary>
@@ -65,18 +66,17 @@ internal static class AnomalyMapBuilder
     /// Samples a row-major input-size map (<paramref name="layout"/>'s Width × Height) bilinearly at every pixel of the
     /// original image; pixels outside the layout's region get 0.
     /// </summary>
-    public static float[] Place(float[] inputMap, InputLayout layout, int imageWidth, int imageHeight)
+    public static float[] Place(ReadOnlySpan<float> inputMap, InputLayout layout, int imageWidth, int imageHeight)
         => Place(inputMap, layout, imageWidth, imageHeight, imageWidth, imageHeight);
 
     /// <summary>
     /// As the other overload, onto a raster of <paramref name="outWidth"/> × <paramref name="outHeight"/> pixels that
     /// spans the whole <paramref name="imageWidth"/> × <paramref name="imageHeight"/> image.
     /// </summary>
-    public static float[] Place(float[] inputMap, InputLayout layout, int imageWidth, int imageHeight, int outWidth, int outHeight)
+    public static float[] Place(ReadOnlySpan<float> inputMap, InputLayout layout, int imageWidth, int imageHeight, int outWidth, int outHeight)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(outWidth, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(outHeight, 1);
-        ArgumentNullException.ThrowIfNull(inputMap);
         int w = layout.Width, h = layout.Height;
         if (inputMap.Length != w * h) throw new ArgumentException($"{inputMap.Length} values for a {w}x{h} input.", nameof(inputMap));
         var r = layout.Region;

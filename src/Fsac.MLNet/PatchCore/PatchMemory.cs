@@ -1,4 +1,5 @@
 using Fsac.MLNet.Native;
+using System.Numerics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,6 +22,9 @@ public sealed class PatchMemory : IDisposable
 
     // bfloat16 ranking rows are padded with zeros to a multiple of this width, which the matrix kernels prefer.
     private const int RankingAlignment = 16;
+
+    // The ranking score of the rows that pad the memory to a steady size: below any real row's, so never a candidate.
+    private const float NeverRanked = -1e30f;
 
     private readonly Tensor squaredNorms;
     private readonly Tensor? ranking;
@@ -49,8 +53,9 @@ public sealed class PatchMemory : IDisposable
             centre = Bank.mean([0], keepdim: true).DetachFromDisposeScope();
             var centred = Bank - centre;
             long width = Padded(Channels + 1);
-            ranking = cat([centred, centred.square().sum(1, keepdim: true).mul_(-0.5), zeros(Count, width - Channels - 1)], 1)
-                .to_type(ScalarType.BFloat16).contiguous().DetachFromDisposeScope();
+            var rows = cat([centred, centred.square().sum(1, keepdim: true).mul_(-0.5), zeros(Count, width - Channels - 1)], 1);
+            var padding = zeros(SteadyRows(Count) - Count, width).index_fill_(1, tensor(new[] { Channels }), NeverRanked);
+            ranking = cat([rows, padding], 0).to_type(ScalarType.BFloat16).contiguous().DetachFromDisposeScope();
         }
     }
 
@@ -86,7 +91,7 @@ public sealed class PatchMemory : IDisposable
             throw new ArgumentException($"Queries must be [Q, {Channels}]; got [{string.Join(", ", queries.shape)}].", nameof(queries));
         using var scope = NewDisposeScope();
         long q = queries.shape[0];
-        long chunk = Math.Max(1, BlockElements / Count);
+        long chunk = Math.Max(1, BlockElements / (ranking?.shape[0] ?? Count));
         bool ranked = ranking is not null && !queries.requires_grad;
         var parts = new List<Tensor>();
         for (long start = 0; start < q; start += chunk)
@@ -115,12 +120,25 @@ public sealed class PatchMemory : IDisposable
     {
         using var noGrad = no_grad();
         long rows = block.shape[0], width = ranking!.shape[1];
-        var query = cat([block - centre!, ones(rows, 1), zeros(rows, width - Channels - 1)], 1).to_type(ScalarType.BFloat16);
-        var scores = query.matmul(ranking.t());
+        var query = cat([cat([block - centre!, ones(rows, 1), zeros(rows, width - Channels - 1)], 1), zeros(SteadyRows(rows) - rows, width)], 0)
+            .to_type(ScalarType.BFloat16);
+        var scores = query.matmul(ranking.t()).narrow(0, 0, rows);
         int candidates = (int)Math.Min(Candidates, Count);
         var best = scores.topk(candidates, dim: 1, largest: true, sorted: false).indexes;
         var rowsOfBank = Bank.index_select(0, best.flatten()).view(rows, candidates, Channels);
         return rowsOfBank.sub_(block.unsqueeze(1)).pow_(2).sum(2).amin([1]);
+    }
+
+    /// <summary>
+    /// <paramref name="rows"/> rounded up to one of 8 sizes per octave (at most 12.5 % more, multiples of 16), the rows
+    /// of the bfloat16 product: libtorch's bfloat16 matrix kernels keep compiled code for every shape they meet, so
+    /// memories and query blocks of ever-new sizes (each fit's held-out memories) grew a long-running process by about
+    /// 0.5 MB per fit; steady sizes bound that.
+    /// </summary>
+    internal static long SteadyRows(long rows)
+    {
+        long step = Math.Max(16, rows < 1 ? 16 : (1L << BitOperations.Log2((ulong)rows)) / 8);
+        return (rows + step - 1) / step * step;
     }
 
     private static long Padded(long width) => (width + RankingAlignment - 1) / RankingAlignment * RankingAlignment;

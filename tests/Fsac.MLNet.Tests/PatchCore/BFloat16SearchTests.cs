@@ -63,6 +63,43 @@ public sealed class BFloat16SearchTests
     }
 
     [TestMethod]
+    public void ProductRows_AreRoundedUpToAFewSizesPerOctave()
+    {
+        var sizes = new HashSet<long>();
+        for (long rows = 1; rows <= 70_000; rows++)
+        {
+            long steady = PatchMemory.SteadyRows(rows);
+            Assert.IsGreaterThanOrEqualTo(rows, steady);
+            Assert.AreEqual(0, steady % 16, $"{rows} rows -> {steady}");
+            Assert.IsLessThanOrEqualTo(rows < 128 ? rows + 15 : rows + rows / 8, steady, $"{rows} rows -> {steady}");
+            sizes.Add(steady);
+        }
+        Assert.AreEqual(4096, PatchMemory.SteadyRows(4096), "the default memory limit is already steady");
+        // 8 sizes up to 128, then 8 per octave: 2^7 .. 2^17 is 10 octaves.
+        Assert.IsLessThanOrEqualTo(8 + 8 * 10, sizes.Count);
+    }
+
+    [TestMethod]
+    public void MemoriesAndQueryBlocksOfUnsteadySizes_FindTheirNeighboursAmongTheRealRows()
+    {
+        // 131 rows pad to 144 and 37 queries to 48: padding rows must never be candidates, padding queries never results.
+        const int channels = 24, m = 131, q = 37;
+        var rng = new Random(21);
+        var bank = PatchMemoryTests.Uniform(rng, m * channels, 2);
+        var queries = PatchMemoryTests.Uniform(rng, q * channels, 3);
+        using var scope = torch.NewDisposeScope();
+        using var memory = new PatchMemory(torch.tensor(bank, [m, channels]), SearchPrecision.BFloat16);
+        var actual = memory.NearestDistances(torch.tensor(queries, [q, channels])).data<float>().ToArray();
+        Assert.HasCount(q, actual);
+        var exact = PatchMemoryTests.BruteForce(bank, queries, channels);
+        for (int i = 0; i < q; i++)
+        {
+            Assert.IsGreaterThanOrEqualTo(exact[i] * (1 - 1e-5), actual[i], $"query {i}");
+            Assert.IsLessThanOrEqualTo(exact[i] * 1.02, actual[i], $"query {i}");
+        }
+    }
+
+    [TestMethod]
     public void QueriesThatNeedGradients_AreSearchedInFloat32_AndDifferentiable()
     {
         using var scope = torch.NewDisposeScope();
