@@ -36,8 +36,7 @@ internal static class AnomalyMapBuilder
         var scores = tensor(patchScores.ToArray(), [1, 1, grid.Rows, grid.Columns]);
         var input = nn.functional.interpolate(scores, [grid.Layout.Height, grid.Layout.Width], mode: InterpolationMode.Bilinear, align_corners: false);
         if (sigma > 0) input = GaussianBlur(input, sigma);
-        // Read in place: an input-size copy per image would be large-object garbage.
-        return Place(MemoryMarshal.Cast<byte, float>(input.contiguous().bytes), grid.Layout, grid.ImageWidth, grid.ImageHeight, outWidth, outHeight);
+        return Place(input, grid.Layout, grid.ImageWidth, grid.ImageHeight, outWidth, outHeight);
     }
 
     /// <summary>Blurs <c>[N, 1, H, W]</c> with a normalised Gaussian of σ <paramref name="sigma"/> (kernel 2⌊4σ + 0.5⌋ + 1, reflected edges).</summary>
@@ -68,6 +67,19 @@ internal static class AnomalyMapBuilder
     /// </summary>
     public static float[] Place(ReadOnlySpan<float> inputMap, InputLayout layout, int imageWidth, int imageHeight)
         => Place(inputMap, layout, imageWidth, imageHeight, imageWidth, imageHeight);
+
+    /// <summary>
+    /// As the span overloads, from a float32 tensor of the input's size, read in place: an input-size copy per image
+    /// would be large-object garbage.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tensor is not float32 or not of the input's size.</exception>
+    public static float[] Place(Tensor inputMap, InputLayout layout, int imageWidth, int imageHeight, int outWidth, int outHeight)
+    {
+        ArgumentNullException.ThrowIfNull(inputMap);
+        if (inputMap.dtype != ScalarType.Float32) throw new ArgumentException($"The map must be float32, not {inputMap.dtype}.", nameof(inputMap));
+        using var values = inputMap.contiguous();
+        return Place(MemoryMarshal.Cast<byte, float>(values.bytes), layout, imageWidth, imageHeight, outWidth, outHeight);
+    }
 
     /// <summary>
     /// As the other overload, onto a raster of <paramref name="outWidth"/> × <paramref name="outHeight"/> pixels that

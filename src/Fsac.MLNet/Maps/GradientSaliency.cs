@@ -2,7 +2,6 @@ using Fsac.MLNet.Encoders;
 using Fsac.MLNet.Native;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
-using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,7 +33,7 @@ internal static class GradientSaliency
         using (ConvolutionGradients.ForBackward())
             gradient = autograd.grad([output], [pixels])[0];
         // A backward pass can overflow to inf or NaN where a score saturates; such pixels carry no usable direction.
-        var map = gradient.abs().mean([1]).select(0, 0).nan_to_num(0, 0, 0).contiguous();
-        return AnomalyMapBuilder.Place(MemoryMarshal.Cast<byte, float>(map.bytes), encoder.Layout(image.Width, image.Height), image.Width, image.Height);
+        var map = gradient.abs().mean([1]).select(0, 0).nan_to_num(0, 0, 0);
+        return AnomalyMapBuilder.Place(map, encoder.Layout(image.Width, image.Height), image.Width, image.Height, image.Width, image.Height);
     }
 }

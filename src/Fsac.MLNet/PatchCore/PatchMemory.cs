@@ -53,9 +53,10 @@ public sealed class PatchMemory : IDisposable
             centre = Bank.mean([0], keepdim: true).DetachFromDisposeScope();
             var centred = Bank - centre;
             long width = Padded(Channels + 1);
-            var rows = cat([centred, centred.square().sum(1, keepdim: true).mul_(-0.5), zeros(Count, width - Channels - 1)], 1);
-            var padding = zeros(SteadyRows(Count) - Count, width).index_fill_(1, tensor(new[] { Channels }), NeverRanked);
-            ranking = cat([rows, padding], 0).to_type(ScalarType.BFloat16).contiguous().DetachFromDisposeScope();
+            var rows = nn.functional.pad(cat([centred, centred.square().sum(1, keepdim: true).mul_(-0.5)], 1),
+                [0, width - Channels - 1, 0, SteadyRows(Count) - Count]);
+            rows.narrow(0, Count, rows.shape[0] - Count).select(1, Channels).fill_(NeverRanked);
+            ranking = rows.to_type(ScalarType.BFloat16).contiguous().DetachFromDisposeScope();
         }
     }
 
@@ -91,8 +92,8 @@ public sealed class PatchMemory : IDisposable
             throw new ArgumentException($"Queries must be [Q, {Channels}]; got [{string.Join(", ", queries.shape)}].", nameof(queries));
         using var scope = NewDisposeScope();
         long q = queries.shape[0];
-        long chunk = Math.Max(1, BlockElements / (ranking?.shape[0] ?? Count));
         bool ranked = ranking is not null && !queries.requires_grad;
+        long chunk = Math.Max(1, BlockElements / (ranked ? ranking!.shape[0] : Count));
         var parts = new List<Tensor>();
         for (long start = 0; start < q; start += chunk)
         {
@@ -120,7 +121,7 @@ public sealed class PatchMemory : IDisposable
     {
         using var noGrad = no_grad();
         long rows = block.shape[0], width = ranking!.shape[1];
-        var query = cat([cat([block - centre!, ones(rows, 1), zeros(rows, width - Channels - 1)], 1), zeros(SteadyRows(rows) - rows, width)], 0)
+        var query = nn.functional.pad(cat([block - centre!, ones(rows, 1)], 1), [0, width - Channels - 1, 0, SteadyRows(rows) - rows])
             .to_type(ScalarType.BFloat16);
         var scores = query.matmul(ranking.t()).narrow(0, 0, rows);
         int candidates = (int)Math.Min(Candidates, Count);
@@ -133,11 +134,11 @@ public sealed class PatchMemory : IDisposable
     /// <paramref name="rows"/> rounded up to one of 8 sizes per octave (at most 12.5 % more, multiples of 16), the rows
     /// of the bfloat16 product: libtorch's bfloat16 matrix kernels keep compiled code for every shape they meet, so
     /// memories and query blocks of ever-new sizes (each fit's held-out memories) grew a long-running process by about
-    /// 0.5 MB per fit; steady sizes bound that.
+    /// 0.7 MB per fit; steady sizes bound that.
     /// </summary>
     internal static long SteadyRows(long rows)
     {
-        long step = Math.Max(16, rows < 1 ? 16 : (1L << BitOperations.Log2((ulong)rows)) / 8);
+        long step = Math.Max(16, (1L << BitOperations.Log2((ulong)rows)) / 8);
         return (rows + step - 1) / step * step;
     }
 
