@@ -47,9 +47,17 @@ internal sealed class ClipAttention : nn.Module<Tensor, Tensor>
         var qkv = nn.functional.linear(x, in_proj_weight, in_proj_bias)
             .view(n, l, 3, _heads, w / _heads)
             .permute(2, 0, 3, 1, 4);
-        var attended = !_causal && x.dtype == ScalarType.BFloat16
-            ? ExplicitAttention(qkv[0], qkv[1], qkv[2])
-            : nn.functional.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], is_casual: _causal);
+        Tensor attended;
+        if (!_causal && x.dtype == ScalarType.BFloat16)
+        {
+            // Each image's heads as one contiguous block, so that both products read plain row-major operands.
+            var heads = qkv.contiguous();
+            attended = ExplicitAttention(heads[0], heads[1], heads[2]);
+        }
+        else
+        {
+            attended = nn.functional.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], is_casual: _causal);
+        }
         var merged = attended.transpose(1, 2).reshape(n, l, w);
         return out_proj.forward(merged).MoveToOuterDisposeScope();
     }
