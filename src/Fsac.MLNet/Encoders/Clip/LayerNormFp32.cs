@@ -11,10 +11,11 @@ namespace Fsac.MLNet.Encoders.Clip;
 /// <remarks>
 /// A bfloat16 input goes to libtorch with the float32 parameters as it is: libtorch's mixed-type kernel reads it into
 /// float32, normalises there and rounds once to bfloat16, in one pass. Casting to float32 and back around a float32
-/// LayerNorm gives the same statistics with two more passes over the tokens; on a 2-core AMD EPYC it took 3 to 5 ms
-/// more per ViT-B-16-plus-240 image at batch 1 (about 3 % of the encoder). On one LayerNorm of 226x896 bfloat16 tokens
-/// the two forms differed in 9 of 404,992 outputs, by one bfloat16 step; through the 12 blocks of a random-weight
-/// ViT-B-16-plus-240 the patch tokens differed by at most two steps (worst cosine 0.999988).
+/// LayerNorm gives the same statistics with two more passes over the tokens; on a 2-core AMD EPYC that took 0.2 to
+/// 4.9 ms more per ViT-B-16-plus-240 image of about 100 at batch 1 (five alternations in one process). On one
+/// LayerNorm of 226x896 bfloat16 tokens the two forms differed in 9 of 404,992 outputs, by one bfloat16 step; through
+/// the 12 blocks of a random-weight ViT-B-16-plus-240 the patch tokens differed by at most two steps (worst cosine
+/// 0.999988).
 /// </remarks>
 internal sealed class LayerNormFp32 : nn.Module<Tensor, Tensor>
 {
