@@ -49,7 +49,7 @@ public class LayerNormFp32Tests
         var input = tokens.detach().requires_grad_(true);
         using (enable_grad())
         {
-            var weights = linspace(-1, 1, 96).to_type(ScalarType.Float32);
+            var weights = linspace(-1, 1, 96);
             (norm.forward(input).to_type(ScalarType.Float32) * weights).sum().backward();
             var reference = tokens.to_type(ScalarType.Float64).detach().requires_grad_(true);
             (Float64Reference(norm, reference) * weights.to_type(ScalarType.Float64)).sum().backward();
